@@ -7,7 +7,8 @@ proxy, on this machine:
 
 1. for each optimizer (AdamW, NAdamW, Nesterov, heavy-ball momentum) and each
    learning rate of a log-spaced grid, train ``step_budget`` steps (warm-up + cosine
-   over the step budget) through the timed runner; keep each run's best validation value;
+   over the step budget) through the timed runner, the other hyperparameters fixed
+   (:data:`FIXED`); keep each run's best validation value;
 2. re-run the best (optimizer, learning rate) with ``reruns`` fresh seeds;
 3. validation target = median over the reruns of their best validation value; test
    target = median of the test metric at those evals;
@@ -42,12 +43,18 @@ __all__ = ["Calibration", "CalibrationPlan", "calibrate", "write_calibration"]
 
 LR_RANGES = {"adamw": (3e-4, 1e-2), "nadamw": (3e-4, 1e-2), "nesterov": (1e-2, 0.5),
              "heavy_ball": (1e-2, 0.5)}  # fmt: skip
+# Everything but the learning rate, per optimizer kind: the adaptive ones at the NAdamW
+# baseline's default point (search_spaces/nadamw_default.json), so the sweep is never
+# weaker than the baseline it sets targets for; the momentum ones at the usual
+# momentum 0.9 with L2 5e-4. Both with the baseline's label smoothing and dropout.
+_REGULARISATION = {"label_smoothing": 0.1, "dropout_rate": 0.1}
 FIXED = {
-    "one_minus_beta1": 0.1,
-    "weight_decay": 1e-4,
-    "warmup_factor": 0.05,
-    "label_smoothing": 0.0,
-}
+    "adamw": {"one_minus_beta1": 0.06733926164, "beta2": 0.9955159689799007,
+              "weight_decay": 0.08121616522670176, "warmup_factor": 0.02, **_REGULARISATION},
+    "nesterov": {"one_minus_beta1": 0.1, "weight_decay": 5e-4, "warmup_factor": 0.05,
+                 **_REGULARISATION},
+}  # fmt: skip
+FIXED["nadamw"], FIXED["heavy_ball"] = FIXED["adamw"], FIXED["nesterov"]
 
 
 @dataclass(frozen=True)
@@ -58,7 +65,11 @@ class CalibrationPlan:
     points: int = 3
     reruns: int = 3
     seed: int = 0
-    batch_size: int = 128
+    batch_size: int | None = None  # None: the proxy's max_batch_size
+
+    def batch_for(self, wf: facts_mod.WorkloadFacts) -> int:
+        cap = int(wf.extra.get("max_batch_size", wf.num_train_examples or 128))
+        return cap if self.batch_size is None else min(self.batch_size, cap)
 
     def grid(self, optimizer: str) -> list[float]:
         lo, hi = LR_RANGES[optimizer]
@@ -98,14 +109,17 @@ def _one_run(plan: CalibrationPlan, optimizer: str, lr: float, seed: int) -> Run
 
     workload = get_workload(plan.workload)
     wf = workload.facts
-    workload.facts = replace(wf, step_hint=plan.step_budget)
+    # The current targets must not end a run early: only the step budget does.
+    never = -math.inf if wf.minimize else math.inf
+    workload.facts = replace(wf, step_hint=plan.step_budget, validation_target=never,
+                             test_target=never)  # fmt: skip
+    batch_size = plan.batch_for(wf)
     submission = from_module(
-        make_submission(optimizer, plan.batch_size), Path(f"<{optimizer}>"), optimizer
+        make_submission(optimizer, batch_size), Path(f"<{optimizer}>"), optimizer
     )
     config = TrialConfig(budget_sec=math.inf, timing=load_rules("v0.6").timing, seed=seed,
-                         batch_size=min(plan.batch_size, int(wf.extra.get("max_batch_size", plan.batch_size))),
-                         step_cap=plan.step_budget)  # fmt: skip
-    hp = make_hyperparameters({"learning_rate": lr, **FIXED})
+                         batch_size=batch_size, step_cap=plan.step_budget)  # fmt: skip
+    hp = make_hyperparameters({"learning_rate": lr, **FIXED[optimizer]})
     result = run_trial(workload, submission, hp, config, DeviceClock())
     return _summarise(result, wf, optimizer, lr, seed)
 
@@ -179,10 +193,11 @@ def _provenance(plan: CalibrationPlan) -> dict[str, Any]:
         "cpu_count": os.cpu_count() or 0,
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,
+        "fixed_hyperparameters": {o: FIXED[o] for o in plan.optimizers},
         "seeds": [plan.seed, *range(plan.seed + 1, plan.seed + 1 + plan.reruns)],
         "command": (f"autotune calibrate {plan.workload} --steps {plan.step_budget} "
                     f"--points {plan.points} --reruns {plan.reruns} --seed {plan.seed} "
-                    f"--batch-size {plan.batch_size} --optimizers {','.join(plan.optimizers)}"),
+                    f"--batch-size {plan.batch_for(facts_mod.proxy(plan.workload))} --optimizers {','.join(plan.optimizers)}"),
     }  # fmt: skip
 
 
@@ -202,11 +217,21 @@ def write_calibration(result: Calibration) -> Path:
     for k, v in {**result.provenance, "best_optimizer": result.best_optimizer,
                  "best_learning_rate": result.best_learning_rate,
                  "rerun_best_validation": [r.best_validation for r in result.reruns]}.items():  # fmt: skip
-        prov[k] = v
+        prov[k] = _inline(v) if isinstance(v, dict) else v
     table["calibration"] = prov
     path.write_text(tomlkit.dumps(doc))
     facts_mod._family_file.cache_clear()
     return path
+
+
+def _inline(value: dict[str, Any]) -> Any:
+    """A nested dict as TOML inline tables (one line per entry, not a table each)."""
+    import tomlkit
+
+    table = tomlkit.inline_table()
+    for k, v in value.items():
+        table[k] = _inline(v) if isinstance(v, dict) else v
+    return table
 
 
 def as_dict(result: Calibration) -> dict[str, Any]:

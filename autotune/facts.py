@@ -133,7 +133,8 @@ def _sizes(entry: dict[str, Any], framework: str) -> dict[str, Any]:
 
 
 def official(name: str, version: str, framework: str = "pytorch") -> WorkloadFacts:
-    """The AlgoPerf constants of benchmark workload ``name`` under rules ``version``."""
+    """The AlgoPerf constants of benchmark workload ``name`` under rules ``version``;
+    a held-out variant's ``overrides`` are the model knobs that define it at full size."""
     index = _index("official")
     if name not in index:
         raise _unknown(name, sorted(index), "AlgoPerf workload")
@@ -152,13 +153,14 @@ def official(name: str, version: str, framework: str = "pytorch") -> WorkloadFac
         step_hint=int(v["step_hint"]),
         scoring_step_cap=v.get("scoring_step_cap"),
         base=family,
+        overrides=dict(entry.get("overrides", {})),
         extra={"role": v.get("role", ""), "workload_kind": entry.get("kind", "")},
         **_sizes(entry, framework),
         **_common(family),
     )
 
 
-_OWN_KEYS = ("base", "overrides", "validation_target", "test_target")
+_OWN_KEYS = ("base", "overrides", "validation_target", "test_target", "calibration")
 
 
 def _with_base(tables: dict[str, Any], name: str) -> dict[str, Any]:

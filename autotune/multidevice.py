@@ -60,13 +60,15 @@ def check(spec: TrialSpec, devices: int) -> BatchChoice:
         raise UserError(f"--devices {devices} is more than this machine has: {what}")
     if spec.framework != "pytorch":
         raise UserError(f"--devices {devices} runs PyTorch DDP; {spec.framework} is not supported")
-    from autotune import facts
+    from autotune import registry
+    from autotune.rules import load_rules
     from autotune.submission import load_submission
     from autotune.trial import resolve_batch_size
 
     submission = load_submission(spec.submission, spec.framework)
     try:
-        batch = resolve_batch_size(submission, facts.proxy(spec.workload))
+        wf = registry.workload_facts(spec.workload, load_rules(spec.rules).version, spec.data_dir)
+        batch = resolve_batch_size(submission, wf)
     finally:
         submission.close()
     if batch.used % devices:

@@ -14,7 +14,8 @@ step cap. Time-to-target is the submission time of the first eval at the target
 blocks on device results times asynchronously dispatched JAX work in its own step;
 JIT compilation inside the first calls is submission time, as in AlgoPerf. A non-finite
 loss or an exception raised by the submission ends the trial and is recorded; it never
-propagates.
+propagates. Running out of device memory, in setup or in the loop, is recorded as stop
+reason ``out_of_memory`` with one line naming the batch size (:mod:`autotune.oom`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol
 
+from autotune import oom
 from autotune import rng as default_prng
 from autotune.rules import TimingRules
 from autotune.spec import TrainingCompleteError, Workload
@@ -138,13 +140,6 @@ def run_trial(
     """Run one timed trial; see the module docstring for the rules it applies."""
     prng, timing = config.prng, config.timing
     data_key, opt_key, model_key, loop_key = prng.split(prng.key(config.seed), 4)
-    queue = workload._build_input_queue(data_key, "train", config.data_dir, config.batch_size)
-    params, model_state = _init_model(workload, hparams, timing, model_key)
-    opt_state = submission.init_optimizer_state(workload, params, model_state, hparams, opt_key)
-    prepare = submission.prepare_for_eval if timing.prepare_for_eval else None
-    wants_state = timing.pass_train_state and submission.takes_train_state
-    extra: dict[str, Any] = {}
-
     evals: list[EvalRecord] = []
     eval_results: list[tuple[int, dict[str, float]]] = []
     state: dict[str, Any] = dict(
@@ -152,6 +147,20 @@ def run_trial(
         last_eval_time=-math.inf, training_complete=False, accumulated_submission_time=0.0,
         accumulated_eval_time=0.0, accumulated_logging_time=0.0,
     )  # fmt: skip
+    try:
+        queue = workload._build_input_queue(data_key, "train", config.data_dir, config.batch_size)
+        params, model_state = _init_model(workload, hparams, timing, model_key)
+        opt_state = submission.init_optimizer_state(workload, params, model_state, hparams,
+                                                    opt_key)  # fmt: skip
+    except Exception as e:  # only running out of memory is the trial's failure here
+        if not oom.is_out_of_memory(e):
+            raise
+        failure = oom.OutOfMemory(e, config.batch_size, "setup")
+        return _finish(workload, evals, 0, state, "out_of_memory", failure, observers)
+    prepare = submission.prepare_for_eval if timing.prepare_for_eval else None
+    wants_state = timing.pass_train_state and submission.takes_train_state
+    extra: dict[str, Any] = {}
+
     step, stop, error = 0, "budget", None
     start = state["last_step_end_time"] = clock.now()
     try:
@@ -218,6 +227,8 @@ def run_trial(
         stop, error = s.reason, s.error
     except Exception as e:  # the submission crashed: record it, never propagate
         stop, error = "error", e
+        if oom.is_out_of_memory(e):
+            stop, error = "out_of_memory", oom.OutOfMemory(e, config.batch_size, "training")
     return _finish(workload, evals, step, state, stop, error, observers)
 
 

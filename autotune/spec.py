@@ -278,6 +278,12 @@ class Workload(abc.ABC):
         return int(self.facts.num_test_examples)
 
     @property
+    def split_sizes(self) -> dict[str, int]:
+        """Examples per data split (``train``, ``validation``, ``test``), as data builders take them."""
+        return {"train": self.num_train_examples, "validation": self.num_validation_examples,
+                "test": self.num_test_examples}  # fmt: skip
+
+    @property
     def eval_batch_size(self) -> int:
         return int(self.facts.eval_batch_size)
 

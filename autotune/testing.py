@@ -14,6 +14,10 @@ usually parametrised over :func:`autotune.facts.proxy_names`::
     class TestWorkloads(WorkloadContract):
         pass
 
+The suite is framework-generic: set ``framework = "jax"`` on the subclass to run it on
+a family's JAX workload (random keys from :mod:`autotune.frameworks.jax_setup`, the
+optax NAdamW baseline; arrays are compared as numpy).
+
 Checks: facts (direction of the metric, budgets), eval split sizes, batch shapes and
 dtypes, logits and loss outputs, the loss's direction (ideal predictions beat the
 untrained model's), determinism given a seed, a few baseline optimizer steps reduce the
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib
 import math
 from collections import namedtuple
 from collections.abc import Iterator
@@ -49,6 +54,7 @@ METRIC_RANGES: dict[str, tuple[float, float, bool]] = {
     "loss": (0.0, math.inf, True),
 }
 TRAIN_STEPS = 25
+BASELINES = {"pytorch": "autotune.baselines.nadamw_torch", "jax": "autotune.baselines.nadamw_jax"}
 # A fixed NAdamW point for the "few steps reduce the loss" check: no warm-up, no smoothing.
 CONTRACT_HPARAMS = {
     "learning_rate": 3e-3, "one_minus_beta1": 0.1, "beta2": 0.999, "weight_decay": 0.0,
@@ -72,8 +78,31 @@ def tiny_workload(name: str, framework: str = "pytorch") -> spec.Workload:
     return make_workload(name, framework, tiny=True)
 
 
+def _key(workload: spec.Workload, seed: int) -> Any:
+    """A random key of ``workload``'s framework."""
+    if getattr(workload, "framework", "pytorch") == "jax":
+        from autotune.frameworks import jax_setup
+
+        return jax_setup.key(seed)
+    return prng.key(seed)
+
+
+def _np(x: Any) -> np.ndarray:
+    """A tensor of either framework as a numpy array."""
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
+
+def _like(values: np.ndarray, like: Any) -> Any:
+    """``values`` as a tensor of ``like``'s framework, dtype (and device)."""
+    if isinstance(like, torch.Tensor):
+        return torch.as_tensor(values, dtype=like.dtype, device=like.device)
+    import jax.numpy as jnp
+
+    return jnp.asarray(values, like.dtype)
+
+
 def _batches(workload: spec.Workload, split: str, batch_size: int, seed: int = 0) -> Iterator[Any]:
-    return workload._build_input_queue(prng.key(seed), split, None, batch_size)
+    return workload._build_input_queue(_key(workload, seed), split, None, batch_size)
 
 
 def _n_examples(batch: dict[str, Any]) -> int:
@@ -83,37 +112,73 @@ def _n_examples(batch: dict[str, Any]) -> int:
     return len(batch["targets"])
 
 
+def _flat_names(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """A flat ``{name: leaf}`` view of a per-parameter mapping, nested (Flax) or not."""
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}/{key}" if prefix else str(key)
+        out.update(_flat_names(value, name) if isinstance(value, dict) else {name: value})
+    return out
+
+
 def _forward(workload: spec.Workload, params: Any, state: Any, batch: Any, train: bool) -> Any:
+    if getattr(workload, "framework", "pytorch") == "jax":
+        return _jax_forward(workload, train)(params, state, batch, _key(workload, 0))
     mode = spec.ForwardPassMode.TRAIN if train else spec.ForwardPassMode.EVAL
-    logits, _ = workload.model_fn(params, batch, state, mode, prng.key(0), update_batch_norm=train)
+    logits, _ = workload.model_fn(params, batch, state, mode, _key(workload, 0),
+                                  update_batch_norm=train)  # fmt: skip
     return logits
 
 
-def _tensors(output: Any) -> list[torch.Tensor]:
+@functools.cache
+def _jax_forward(workload: spec.Workload, train: bool) -> Any:
+    """``workload.model_fn`` compiled once per workload and mode, as submissions call it
+    (op-by-op dispatch would compile every operation separately)."""
+    import jax
+
+    mode = spec.ForwardPassMode.TRAIN if train else spec.ForwardPassMode.EVAL
+
+    def forward(params: Any, state: Any, batch: Any, rng: Any) -> Any:
+        return workload.model_fn(params, batch, state, mode, rng, update_batch_norm=train)[0]
+
+    return jax.jit(forward)
+
+
+def _tensors(output: Any) -> list[Any]:
     """The tensors of a model output: the logits, or AlgoPerf's speech convention of a
     ``(logits, logit_paddings)`` pair."""
     return list(output) if isinstance(output, tuple | list) else [output]
 
 
 def _mean_loss(workload: spec.Workload, batch: Any, logits: Any) -> float:
+    if getattr(workload, "framework", "pytorch") == "jax":
+        # on host arrays: eager ops on arrays sharded over several CPU devices have
+        # aborted the process (jaxlib 0.10, XLA CPU) where jitted ones never did
+        import jax
+
+        batch, logits = jax.device_get(batch), jax.device_get(logits)
     out = workload.loss_fn(batch["targets"], logits, batch.get("weights"))
-    return float((out["summed"] / out["n_valid_examples"]).detach())
+    return float(_np(out["summed"]) / _np(out["n_valid_examples"]))
 
 
-def _ideal_logits(workload: spec.Workload, targets: torch.Tensor, like: torch.Tensor) -> Any:
+def _ideal_logits(workload: spec.Workload, targets: Any, like: Any) -> Any:
     """Logits that predict ``targets`` (almost) exactly, or None for losses without one."""
-    lt = spec.LossType
+    lt, t, shape = spec.LossType, _np(targets), tuple(like.shape)
     if workload.loss_type is lt.SOFTMAX_CROSS_ENTROPY:
-        return 20.0 * torch.nn.functional.one_hot(targets, like.shape[-1]).to(like.dtype)
+        return _like(20.0 * np.eye(shape[-1])[t], like)
     if workload.loss_type is lt.SIGMOID_CROSS_ENTROPY:
-        return (20.0 * (2 * targets.to(like.dtype) - 1)).reshape(like.shape)
+        return _like((20.0 * (2 * t.astype(np.float64) - 1)).reshape(shape), like)
     if workload.loss_type in (lt.MEAN_SQUARED_ERROR, lt.MEAN_ABSOLUTE_ERROR):
-        return targets.to(like.dtype).reshape(like.shape)
+        return _like(t.reshape(shape), like)
     return None
 
 
-def _assert_finite(x: torch.Tensor, what: str) -> None:
-    assert torch.isfinite(x).all(), f"{what} has non-finite values"
+def _assert_finite(x: Any, what: str) -> None:
+    assert np.isfinite(_np(x)).all(), f"{what} has non-finite values"
+
+
+def _is_float(x: Any) -> bool:
+    return bool(np.issubdtype(_np(x).dtype, np.floating))
 
 
 class WorkloadContract:
@@ -153,38 +218,42 @@ class WorkloadContract:
         assert {"inputs", "targets"} <= set(first), "batches need 'inputs' and 'targets'"
         assert set(first) == set(second)
         for key, value in first.items():
-            assert isinstance(value, torch.Tensor), f"batch['{key}'] is not a tensor"
+            assert hasattr(value, "shape") and hasattr(value, "dtype"), (
+                f"batch['{key}'] is not a tensor"
+            )
             assert value.dtype == second[key].dtype, f"batch['{key}'] changes dtype"
             assert len(value) == self.batch_size, f"batch['{key}'] has the wrong batch dimension"
-            if value.is_floating_point():
+            if _is_float(value):
                 _assert_finite(value, f"batch['{key}']")
-        targets = first["targets"]
         if workload.loss_type is spec.LossType.SOFTMAX_CROSS_ENTROPY:
-            assert not targets.is_floating_point(), "class targets must be integers"
+            assert not _is_float(first["targets"]), "class targets must be integers"
         if "weights" in first:
-            assert ((first["weights"] >= 0) & (first["weights"] <= 1)).all()
+            weights = _np(first["weights"])
+            assert ((weights >= 0) & (weights <= 1)).all()
 
     def test_model_outputs_and_loss(self, workload_name: str) -> None:
         workload = self.tiny(workload_name)
-        params, state = workload.init_model_fn(prng.key(0))
-        names = set(workload.param_shapes)
-        assert names and names == set(workload.model_params_types)
-        assert all(isinstance(t, spec.ParameterType) for t in workload.model_params_types.values())
+        params, state = workload.init_model_fn(_key(workload, 0))
+        names = set(_flat_names(workload.param_shapes))
+        types = _flat_names(workload.model_params_types)
+        assert names and names == set(types)
+        assert all(isinstance(t, spec.ParameterType) for t in types.values())
         batch = next(_batches(workload, "train", self.batch_size))
         for train in (True, False):
             output = _forward(workload, params, state, batch, train)
             logits = _tensors(output)[0]
-            assert logits.is_floating_point() and len(logits) == self.batch_size
+            assert _is_float(logits) and len(logits) == self.batch_size
             _assert_finite(logits, "logits")
         out = workload.loss_fn(batch["targets"], output, batch.get("weights"))
         assert {"summed", "n_valid_examples", "per_example"} <= set(out)
         assert len(out["per_example"]) == self.batch_size
-        assert float(out["summed"]) >= 0 and 0 < float(out["n_valid_examples"]) <= logits.numel()
+        n_valid = float(out["n_valid_examples"])
+        assert float(out["summed"]) >= 0 and 0 < n_valid <= _np(logits).size
         _assert_finite(out["summed"], "summed loss")
 
     def test_loss_prefers_ideal_predictions(self, workload_name: str) -> None:
         workload = self.tiny(workload_name)
-        params, state = workload.init_model_fn(prng.key(0))
+        params, state = workload.init_model_fn(_key(workload, 0))
         batch = next(_batches(workload, "train", self.batch_size))
         logits = _forward(workload, params, state, batch, train=False)
         ideal = _ideal_logits(workload, batch["targets"], _tensors(logits)[0])
@@ -199,23 +268,23 @@ class WorkloadContract:
             next(_batches(workload, "train", self.batch_size, seed=3)),
             next(_batches(workload, "train", self.batch_size, seed=3)),
         )
-        assert all(torch.equal(a[k], b[k]) for k in a), "same data seed, different batches"
+        equal = lambda x, y: np.array_equal(_np(x), _np(y))  # noqa: E731
+        assert all(equal(a[k], b[k]) for k in a), "same data seed, different batches"
         other = next(_batches(workload, "train", self.batch_size, seed=4))
-        assert not all(torch.equal(a[k], other[k]) for k in a), "data seed is ignored"
-        p1, s1 = workload.init_model_fn(prng.key(7))
-        p2, s2 = workload.init_model_fn(prng.key(7))
+        assert not all(equal(a[k], other[k]) for k in a), "data seed is ignored"
+        p1, s1 = workload.init_model_fn(_key(workload, 7))
+        p2, s2 = workload.init_model_fn(_key(workload, 7))
         l1 = _forward(workload, p1, s1, a, train=False)
         l2 = _forward(workload, p2, s2, a, train=False)
-        same = all(torch.equal(x, y) for x, y in zip(_tensors(l1), _tensors(l2), strict=True))
+        same = all(equal(x, y) for x, y in zip(_tensors(l1), _tensors(l2), strict=True))
         assert same, "same model seed, different initial predictions"
 
     def test_a_few_steps_reduce_the_training_loss(self, workload_name: str) -> None:
-        from autotune.baselines import nadamw_torch as baseline
-
         workload = self.tiny(workload_name)
-        params, state = workload.init_model_fn(prng.key(0))
+        baseline = importlib.import_module(BASELINES[self.framework])
+        params, state = workload.init_model_fn(_key(workload, 0))
         hp = namedtuple("Hyperparameters", CONTRACT_HPARAMS)(**CONTRACT_HPARAMS)
-        opt = baseline.init_optimizer_state(workload, params, state, hp, prng.key(1))
+        opt = baseline.init_optimizer_state(workload, params, state, hp, _key(workload, 1))
         batch = next(_batches(workload, "train", self.batch_size))
         before = _mean_loss(workload, batch, _forward(workload, params, state, batch, True))
         for step in range(TRAIN_STEPS):
@@ -223,15 +292,15 @@ class WorkloadContract:
                 workload=workload, current_param_container=params,
                 current_params_types=workload.model_params_types, model_state=state,
                 hyperparameters=hp, batch=batch, loss_type=workload.loss_type,
-                optimizer_state=opt, eval_results=[], global_step=step, rng=prng.key(step),
+                optimizer_state=opt, eval_results=[], global_step=step, rng=_key(workload, step),
             )  # fmt: skip
         after = _mean_loss(workload, batch, _forward(workload, params, state, batch, True))
         assert math.isfinite(after) and after < before, f"loss {before:.4f} -> {after:.4f}"
 
     def test_untrained_model_metrics_are_sane(self, workload_name: str) -> None:
         workload = self.tiny(workload_name)
-        params, state = workload.init_model_fn(prng.key(0))
-        metrics = workload.eval_model(workload.eval_batch_size, params, state, prng.key(1),
+        params, state = workload.init_model_fn(_key(workload, 0))
+        metrics = workload.eval_model(workload.eval_batch_size, params, state, _key(workload, 1),
                                       None, None, global_step=0)  # fmt: skip
         name = workload.target_metric_name
         low, high, _ = METRIC_RANGES[name]

@@ -20,12 +20,20 @@ import os
 import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from autotune.runner import EvalRecord, TrialResult
 
-__all__ = ["MlflowTracker", "NullTracker", "Tracker", "default_tracking_uri"]
+__all__ = [
+    "MlflowTracker",
+    "NullTracker",
+    "Tracker",
+    "default_tracking_uri",
+    "end_of_trial",
+    "eval_metrics",
+]
 
 
 def default_tracking_uri(out_dir: Path) -> str:
@@ -64,6 +72,39 @@ class Tracker:
 
 
 NullTracker = Tracker
+
+
+def eval_metrics(values: Mapping[str, Any], global_step: int) -> list[Any]:
+    """One eval's MLflow metrics (finite numbers only), stepped by ``global_step``."""
+    from mlflow.entities import Metric
+
+    stamp = int(time.time() * 1000)
+    return [
+        Metric(key, float(v), stamp, global_step)
+        for key, v in values.items()
+        if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    ]
+
+
+def end_of_trial(result: Mapping[str, Any]) -> tuple[list[Any], list[Any]]:
+    """The closing metrics and tags of a trial run, from a :class:`TrialResult` as a dict
+    (or the ``trial_result.json`` the trial log writes, which has the same keys)."""
+    from mlflow.entities import Metric, RunTag
+
+    step, reached = int(result["global_step"]), bool(result["reached_target"])
+    tags = {
+        "reached_target": str(reached).lower(),
+        "time_to_target": str(float(result["time_to_target"])),
+        "stop_reason": str(result["stop_reason"]),
+    }
+    if result.get("error"):
+        tags["error"] = str(result["error"])[:4000]
+    stamp = int(time.time() * 1000)
+    metrics = [Metric("global_step", float(step), stamp, step),
+               Metric("total_submission_time", float(result["submission_time"]), stamp, step)]  # fmt: skip
+    if reached:
+        metrics.append(Metric("time_to_target", float(result["time_to_target"]), stamp, step))
+    return metrics, [RunTag(k, v) for k, v in tags.items()]
 
 
 class MlflowTracker(Tracker):
@@ -115,37 +156,14 @@ class MlflowTracker(Tracker):
         self._pending.append(self._pool.submit(fn, *args, **kwargs))
 
     def on_eval(self, record: EvalRecord) -> None:
-        from mlflow.entities import Metric
-
-        stamp = int(time.time() * 1000)
         values = {**record.metrics, "submission_time": record.submission_time,
                   "eval_time": record.eval_time}  # fmt: skip
-        metrics = [
-            Metric(key, float(v), stamp, record.global_step)
-            for key, v in values.items()
-            if isinstance(v, int | float) and math.isfinite(v)
-        ]
-        self._submit(self.client.log_batch, self.run_id, metrics=metrics)
+        self._submit(self.client.log_batch, self.run_id,
+                     metrics=eval_metrics(values, record.global_step))  # fmt: skip
 
     def on_end(self, result: TrialResult) -> None:
-        from mlflow.entities import Metric, RunTag
-
-        stamp = int(time.time() * 1000)
-        tags = {
-            "reached_target": str(result.reached_target).lower(),
-            "time_to_target": str(result.time_to_target),
-            "stop_reason": result.stop_reason,
-        }
-        if result.error:
-            tags["error"] = result.error[:4000]
-        metrics = [Metric("global_step", float(result.global_step), stamp, result.global_step),
-                   Metric("total_submission_time", result.submission_time, stamp, result.global_step)]  # fmt: skip
-        if result.reached_target:
-            metrics.append(
-                Metric("time_to_target", result.time_to_target, stamp, result.global_step)
-            )
-        self._submit(self.client.log_batch, self.run_id,
-                     metrics=metrics, tags=[RunTag(k, v) for k, v in tags.items()])  # fmt: skip
+        metrics, tags = end_of_trial(asdict(result))
+        self._submit(self.client.log_batch, self.run_id, metrics=metrics, tags=tags)
 
     def log_artifacts(self, paths: Iterable[tuple[Path, str]]) -> None:
         for path, dest in paths:

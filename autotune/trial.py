@@ -8,6 +8,7 @@ only assembles its arguments and records its result.
 from __future__ import annotations
 
 import numbers
+import os
 import platform
 import socket
 import subprocess
@@ -46,6 +47,8 @@ class TrialSpec:
     # (see autotune.frameworks.jax_setup.resolve_layout).
     jax_batch_layout: str = "auto"
     seed: int = 0
+    # The AlgoPerf dataset folder: set, the trial runs the full-size workload on it.
+    data_dir: str | None = None
     study: int = 0
     trial: int = 1
     out_dir: Path = Path("runs")
@@ -159,6 +162,8 @@ def _provenance(spec: TrialSpec, submission: Submission, device: str) -> dict[st
     import autotune
 
     versions = {"torch_version": str(torch.__version__)}
+    if spec.framework == "pytorch":  # DDP processes of the trial (torchrun's WORLD_SIZE)
+        versions["devices"] = os.environ.get("WORLD_SIZE", "1")
     if spec.framework == "jax":
         import flax
         import jax
@@ -195,6 +200,20 @@ def _tags(spec: TrialSpec, submission: Submission, rules_label: str, version: st
     }
 
 
+def _run_identity(spec: TrialSpec, submission: Submission, rules: Rules, batch: BatchChoice,
+                  hparams: Mapping[str, Any] | None, extra_tags: Mapping[str, str],
+                  ) -> tuple[str, dict[str, Any], dict[str, str]]:  # fmt: skip
+    """The trial's MLflow run: its name, params and tags."""
+    params = {**(hparams or {}), "batch_size": batch.used, "batch_size_requested": batch.requested}
+    tags = _tags(spec, submission, rules.label, rules.version, rules.official)
+    if submission.scope is not None and submission.scope.resolved:
+        tags["algoperf_names"] = ",".join(
+            f"{k}:{v}" for k, v in sorted(submission.scope.resolved.items())
+        )
+    tags.update({"batch_policy": batch.policy, **extra_tags})
+    return f"{spec.workload}/study_{spec.study}/trial_{spec.trial}", params, tags
+
+
 def _check_framework(submission: Submission, spec: TrialSpec) -> None:
     """A submission runs only on a workload of its own framework."""
     if submission.framework != spec.framework:
@@ -229,7 +248,7 @@ def run(spec: TrialSpec, observers: Sequence[Observer] = ()) -> TrialOutcome:
 def _run_loaded(spec: TrialSpec, rules: Rules, tuning: TuningRules, submission: Submission,
                 observers: Sequence[Observer]) -> TrialOutcome:  # fmt: skip
     _check_framework(submission, spec)
-    workload = get_workload(spec.workload, spec.framework)
+    workload = get_workload(spec.workload, spec.framework, rules.version, spec.data_dir)
     wf: facts_mod.WorkloadFacts = workload.facts
     hparams = None if tuning.ruleset == "self" else spec.hparams
     if tuning.ruleset == "external" and hparams is None:
@@ -248,30 +267,27 @@ def _run_loaded(spec: TrialSpec, rules: Rules, tuning: TuningRules, submission: 
     }  # fmt: skip
     log = TrialLog(folder, hparams, meta)
     workload.attach_metrics_logger(log)
+    name, params, tags = _run_identity(spec, submission, rules, batch, hparams,
+                                       {**framework_tags, "log_dir": str(folder.resolve()),
+                                        "budget_sec": str(spec.budget_sec(tuning, wf)),
+                                        **provenance})  # fmt: skip
+    log.write_run_identity(
+        name,
+        params,
+        tags,
+        spec.parent_run_id,
+        [str(p.resolve()) for p in submission.source_files()],
+    )
     tracker: Tracker = Tracker()
     uri = None
     if spec.track:
         uri = spec.tracking_uri or default_tracking_uri(spec.out_dir)
         tracker = MlflowTracker(uri, spec.experiment)
-        params = {
-            **(hparams or {}),
-            "batch_size": batch.used,
-            "batch_size_requested": batch.requested,
-        }
-        tags = _tags(spec, submission, rules.label, rules.version, rules.official)
-        tags.update(framework_tags)
-        if submission.scope is not None and submission.scope.resolved:
-            tags["algoperf_names"] = ",".join(
-                f"{k}:{v}" for k, v in sorted(submission.scope.resolved.items())
-            )
-        tags.update({"batch_policy": batch.policy, "log_dir": str(folder.resolve()),
-                     "budget_sec": str(spec.budget_sec(tuning, wf)), **provenance})  # fmt: skip
-        tracker.start_trial(f"{spec.workload}/study_{spec.study}/trial_{spec.trial}",
-                            params, tags, spec.parent_run_id)  # fmt: skip
+        tracker.start_trial(name, params, tags, spec.parent_run_id)
     sync = getattr(workload, "clock_sync", None)
     config = TrialConfig(
         budget_sec=spec.budget_sec(tuning, wf), timing=rules.timing, seed=spec.seed,
-        batch_size=batch.used, step_cap=tuning.step_cap(wf),
+        batch_size=batch.used, step_cap=tuning.step_cap(wf), data_dir=spec.data_dir,
         prng=getattr(workload, "prng", default_prng),
     )  # fmt: skip
     # A JAX workload's clock also blocks on each step's outputs (asynchronous dispatch).

@@ -5,7 +5,8 @@
 ``measurements.csv`` (the same rows plus what the submission logs through
 ``workload.metrics_logger``), ``hparams.json`` (external tuning only),
 ``meta_data_0.json`` (workload constants, device, versions, seed) and autotune's own
-``trial_result.json``. Rows are flushed at every eval, so a crash keeps what was
+``run_identity.json`` (the MLflow run's name, params and tags, written before the clock
+starts) and ``trial_result.json``. Rows are flushed at every eval, so a crash keeps what was
 measured, and AlgoPerf's own scorer can read the folder.
 """
 
@@ -20,7 +21,9 @@ from typing import Any
 
 from autotune.runner import EvalRecord, TrialResult
 
-__all__ = ["TrialLog", "trial_dir"]
+__all__ = ["IDENTITY_FILE", "RESULT_FILE", "TrialLog", "trial_dir"]
+
+IDENTITY_FILE, RESULT_FILE = "run_identity.json", "trial_result.json"
 
 
 def trial_dir(
@@ -53,6 +56,17 @@ class TrialLog:
         self._rows: list[dict[str, Any]] = []
         self._columns: list[str] = []
 
+    def write_run_identity(self, name: str, params: Mapping[str, Any], tags: Mapping[str, str],
+                           parent_run_id: str | None, files: list[str]) -> None:  # fmt: skip
+        """What the trial's MLflow run is made of, for a tracker outside this process
+        (:mod:`autotune.search.mirror`); written atomically."""
+        payload = {"name": name, "params": {k: str(v) for k, v in params.items()},
+                   "tags": dict(tags), "parent_run_id": parent_run_id,
+                   "submission_files": files}  # fmt: skip
+        tmp = self.folder / "run_identity.json.tmp"
+        tmp.write_text(json.dumps(payload, indent=2, default=_json_default))
+        tmp.replace(self.folder / IDENTITY_FILE)
+
     # Observer ---------------------------------------------------------------------------
     def on_eval(self, record: EvalRecord) -> None:
         row = record.row()
@@ -78,9 +92,7 @@ class TrialLog:
             "error": result.error,
             "num_evals": len(result.evals),
         }
-        (self.folder / "trial_result.json").write_text(
-            json.dumps(summary, indent=2, default=_json_default)
-        )
+        (self.folder / RESULT_FILE).write_text(json.dumps(summary, indent=2, default=_json_default))
         if result.traceback:
             (self.folder / "error.txt").write_text(result.traceback)
         self._rows.append({"global_step": result.global_step, "score": result.submission_time})

@@ -1,11 +1,16 @@
 """Runner overhead: steps/s of autotune's timed loop divided by a bare PyTorch loop.
 
 Both train the mnist proxy's model with the built-in NAdamW baseline's optimizer and
-schedule on the *same* pre-built batches, in one process, alternating, so machine
-load affects both alike. The runner's figure is global_step / submission time (evals
+schedule on the *same* pre-built batches, in one process, alternating in an order
+rotated every repeat, so machine load and warm-up effects hit all loops alike. The runner's figure is global_step / submission time (evals
 excluded, as the runner itself reports it); the bare loop's is steps / wall time.
 
-    .venv/bin/python -m benchmarks.runner_overhead [--steps 2000] [--repeats 11] [--threads 1]
+    .venv/bin/python -m benchmarks.runner_overhead [--workload mnist] [--steps 2000]
+        [--repeats 11] [--threads 1]
+
+``--workload``: any proxy whose model is called as ``model(inputs)`` with a softmax
+cross-entropy loss (mnist, cifar, imagenet_resnet, imagenet_vit and their variants).
+mnist, whose step takes ~1 ms, shows the runner's fixed per-step cost at its largest.
 
 Goal: ratio >= 0.98. Reported: the median of the per-repeat ratios and the ratio of
 the best repeats (the least disturbed by other processes).
@@ -33,34 +38,38 @@ from autotune.rules import load_rules
 from autotune.runner import TrialConfig, run_trial
 from autotune.submission import load_submission
 from autotune.timing import DeviceClock
-from workloads.mnist.pytorch import MnistWorkload
 
 HP = make_hyperparameters({**baseline.SELF_TUNING_POINT})
-BATCH = 128
+WORKLOAD = "mnist"  # set by --workload
+
+
+def _batch_size() -> int:
+    cap = get_workload(WORKLOAD).facts.extra.get("max_batch_size", 128)
+    return min(128, int(cap))
 
 
 def _batches(n: int) -> list[dict[str, torch.Tensor]]:
-    workload = get_workload("mnist")
-    queue = workload._build_input_queue(rng.key(0), "train", None, BATCH)
+    workload = get_workload(WORKLOAD)
+    queue = workload._build_input_queue(rng.key(0), "train", None, _batch_size())
     return [next(queue) for _ in range(n)]
 
 
-class _FixedBatches(MnistWorkload):
-    """The mnist proxy fed a fixed list of batches (the bare loop's)."""
+class _FixedBatches:
+    """Mixed into the proxy's class: fed a fixed list of batches (the bare loop's)."""
 
     batches: ClassVar[list[dict[str, torch.Tensor]]] = []
 
     def _build_input_queue(self, data_rng: Any, split: str, *args: Any, **kwargs: Any) -> Any:
         if split == "train":
             return itertools.cycle(self.batches)
-        return super()._build_input_queue(data_rng, split, *args, **kwargs)
+        return super()._build_input_queue(data_rng, split, *args, **kwargs)  # type: ignore[misc]
 
 
 def bare_loop(batches: list[dict[str, torch.Tensor]]) -> float:
-    workload = get_workload("mnist")
+    workload = get_workload(WORKLOAD)
     model, _ = workload.init_model_fn(rng.key(1))
     state = baseline.init_optimizer_state(workload, model, None, HP, None)
-    opt, sched = state["optimizer"], state["scheduler"]
+    opt, sched = state["optimizer"], state["scheduler"]  # type: ignore[call-overload]
     model.train()
     start = time.perf_counter()
     for batch in batches:
@@ -76,7 +85,7 @@ def bare_loop(batches: list[dict[str, torch.Tensor]]) -> float:
 def api_loop(batches: list[dict[str, torch.Tensor]]) -> float:
     """The baseline's own update_params called in a plain for loop: the AlgoPerf API's
     cost (model_fn, per-example loss_fn) without autotune's harness."""
-    workload = get_workload("mnist")
+    workload = get_workload(WORKLOAD)
     model, _ = workload.init_model_fn(rng.key(1))
     state = baseline.init_optimizer_state(workload, model, None, HP, None)
     types = workload.model_params_types
@@ -88,10 +97,11 @@ def api_loop(batches: list[dict[str, torch.Tensor]]) -> float:
 
 
 def runner_loop(batches: list[dict[str, torch.Tensor]]) -> float:
-    facts = replace(get_workload("mnist").facts, eval_period_time_sec=1e9)
-    workload = _FixedBatches(facts)
-    workload.batches = batches
-    config = TrialConfig(budget_sec=1e9, timing=load_rules("v0.6").timing, batch_size=BATCH,
+    proxy = get_workload(WORKLOAD)
+    facts = replace(proxy.facts, eval_period_time_sec=1e9)
+    fixed = type("Fixed", (_FixedBatches, type(proxy)), {"batches": batches})
+    workload = fixed(facts)
+    config = TrialConfig(budget_sec=1e9, timing=load_rules("v0.6").timing, batch_size=_batch_size(),
                          step_cap=len(batches), seed=1)  # fmt: skip
     result = run_trial(workload, load_submission("baseline"), HP, config, DeviceClock())
     assert result.stop_reason == "step_cap", result.error
@@ -100,22 +110,29 @@ def runner_loop(batches: list[dict[str, torch.Tensor]]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workload", default="mnist")
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=11)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: least noise)")
     args = parser.parse_args()
+    global WORKLOAD
+    WORKLOAD = args.workload
     torch.set_num_threads(args.threads)
     batches = _batches(args.steps)
     bare_loop(batches[:200])  # warm-up: allocator, kernels
-    bare, api, runner = [], [], []
+    loops = {"bare": bare_loop, "api": api_loop, "runner": runner_loop}
+    got: dict[str, list[float]] = {name: [] for name in loops}
+    order = list(loops)
     for _ in range(args.repeats):
-        bare.append(bare_loop(batches))
-        api.append(api_loop(batches))
-        runner.append(runner_loop(batches))
+        for name in order:  # rotated every repeat: no loop always runs first
+            got[name].append(loops[name](batches))
+        order = order[1:] + order[:1]
+    bare, api, runner = got["bare"], got["api"], got["runner"]
     ratios = [r / b for r, b in zip(runner, bare, strict=True)]
     harness = [r / a for r, a in zip(runner, api, strict=True)]
     print(json.dumps({
-        "steps": args.steps, "repeats": args.repeats, "torch_threads": torch.get_num_threads(),
+        "workload": WORKLOAD, "batch_size": _batch_size(), "steps": args.steps,
+        "repeats": args.repeats, "torch_threads": torch.get_num_threads(),
         "bare_steps_per_s": round(statistics.median(bare), 1),
         "runner_steps_per_s": round(statistics.median(runner), 1),
         "ratio_median": round(statistics.median(ratios), 4),

@@ -4,11 +4,14 @@ Everything is real: the built-in baseline on the mnist proxy, ``search_spaces/na
 trial subprocesses, Optuna SQLite and MLflow SQLite stores in a temporary folder.
 
 1. **Bookkeeping fraction.** Two parts, both per trial, over the trial's wall time:
-   * the coordinator's Optuna + MLflow work (ask, enqueue/attrs, tell, run tags), timed
-     inside the coordinator (``bookkeeping_sec`` of the search summary);
-   * the trial process's MLflow work (import, run creation, per-eval batches, artifacts,
-     close): the wall-time difference between the same trial process run with tracking
-     on and off, pairs alternated so that machine load hits both alike.
+   * the coordinator's Optuna + MLflow work (ask, enqueue/attrs, tell, and mirroring the
+     trial's log folder into its MLflow run: :mod:`autotune.search.mirror`), timed inside
+     the coordinator (``bookkeeping_sec`` of the search summary). Trial processes of a
+     search do no MLflow work at all;
+   * for reference, what in-process tracking (``autotune run``'s way: import, run
+     creation, per-eval batches, artifacts, close) would add to a trial process: the
+     wall-time difference between the same trial process run with tracking on and off,
+     pairs alternated so that machine load hits both alike.
 2. **Parallel throughput.** The same search (N trials, one study) with ``--jobs 1`` and
    ``--jobs 2``; trials/hour from the coordinator's loop time (set-up excluded: it is paid
    once per search). Trials are budget-timed, so the steps each trial fits into its budget
@@ -110,7 +113,7 @@ def report(args: Any, pairs: list[tuple[float, float]], one: dict[str, Any],
     print(f"| median trial wall time | {wall:.2f} s |")
     print(f"| coordinator Optuna+MLflow per trial (median) | {statistics.median(coord) * 1000:.0f} ms "
           f"({statistics.median(coord) / wall:.2%}) |")  # fmt: skip
-    print(f"| trial-process MLflow per trial (median on-off of {args.pairs} pairs) | {child:.2f} s "
+    print(f"| (reference) in-process MLflow per trial, median on-off of {args.pairs} pairs | {child:.2f} s "
           f"({child / wall:.2%}) |")  # fmt: skip
     print(f"| pairs on/off wall (s) | {', '.join(f'{a:.1f}/{b:.1f}' for a, b in pairs)} |")
     print(f"| --jobs 1: loop / total wall | {one['loop_sec']:.1f} s / {one['total_sec']:.1f} s |")

@@ -37,6 +37,10 @@ def test_calibration_sets_target_budget_and_step_hint(home):
     )
     result = calibrate(plan)
     assert len(result.sweep) == 4 and len(result.reruns) == 2
+    # every run trains its whole step budget: the proxy's current targets never stop it
+    assert {(r.stop_reason, r.global_step) for r in result.sweep + result.reruns} == {
+        ("step_cap", 60)
+    }
     assert result.step_hint == 80  # 4/3 x 60
     best_sweep = max(r.best_validation for r in result.sweep)
     assert 0.3 < result.validation_target <= 1.0

@@ -53,6 +53,10 @@ def test_workloads_json_lists_mnist():
     rows = {r["name"]: r for r in json.loads(proc.stdout)}
     assert rows["mnist"]["metric"] == "validation/accuracy"
     assert rows["mnist"]["direction"] == "max"
+    assert rows["mnist"]["frameworks"] == ["pytorch", "jax"]
+    # calibrated tables say so; a variant never inherits its base's calibration
+    assert rows["mnist"]["target_source"].startswith("calibrate ")
+    assert rows["criteo1tb_layernorm"]["target_source"] == "provisional"
 
 
 def test_missing_option_is_a_usage_error(capsys):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from autotune import trial
+from autotune import facts, trial
 from autotune.frameworks.torch_workload import TorchWorkload
 from autotune.registry import get_workload
 from autotune.rules import load_rules
@@ -24,7 +24,7 @@ HPARAMS = json.loads(
 
 @pytest.fixture(scope="module")
 def short_rules(tmp_path_factory) -> str:
-    """v0.6 rules with a 4-second external budget (a tenth of nothing official)."""
+    """v0.6 rules with external budgets at 5% of the proxy's (nothing official)."""
     src = Path(load_rules("v0.6").source).read_text()
     text = src.replace("official = true", "").replace(
         'name = "algoperf"', 'name = "short"\nofficial = false'
@@ -83,7 +83,8 @@ def test_trial_writes_algoperf_logs_and_mlflow_run(tmp_path, short_rules):
     assert json.loads((folder / "hparams.json").read_text()) == HPARAMS
     meta = json.loads((folder / "meta_data_0.json").read_text())
     assert meta["rng_seed"] == 3 and meta["workload"]["name"] == "mnist"
-    assert meta["budget_sec"] == pytest.approx(4.5)
+    budget = 0.05 * facts.proxy("mnist").max_allowed_runtime_sec  # the short rules' multiplier
+    assert meta["budget_sec"] == pytest.approx(budget)
 
     from mlflow.tracking import MlflowClient
 

@@ -26,6 +26,7 @@ from autotune import spec
 
 # The batch sizes and the self-tuning point (``_hparams``) are the PyTorch baseline's.
 from autotune.baselines.nadamw_torch import BATCH_SIZES, _hparams
+from autotune.compat._api import jax_sharding_utils
 
 __all__ = [
     "data_selection",
@@ -101,7 +102,10 @@ def init_optimizer_state(workload: spec.Workload, model_params: spec.ParameterCo
                          hyperparameters: spec.Hyperparameters,
                          rng: spec.RandomState) -> spec.OptimizerState:  # fmt: skip
     opt = _optimizer(workload, hyperparameters)
-    return {"optax": opt.init(model_params), "update_fn": opt.update}
+    # Placed like the parameters (replicated over the mesh, as AlgoPerf's jit-era baseline
+    # does): an unplaced step counter would make jit compile the step twice, the second
+    # time at step 2, inside submission time.
+    return {"optax": jax_sharding_utils.replicate(opt.init(model_params)), "update_fn": opt.update}
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))

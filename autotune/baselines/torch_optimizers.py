@@ -4,7 +4,8 @@ AlgoPerf set its targets by tuning AdamW, NAdamW, Nesterov and heavy-ball moment
 within a step budget. :func:`make_submission` turns each into a module-like namespace
 with the five AlgoPerf functions (linear warm-up then cosine decay over ``step_hint``,
 hyperparameters ``learning_rate``, ``one_minus_beta1`` (momentum = 1 - it),
-``weight_decay``, ``warmup_factor``, ``label_smoothing``), so the calibration runs go
+``beta2`` (adaptive ones; default 0.999), ``weight_decay``, ``warmup_factor``,
+``label_smoothing``, ``dropout_rate``), so the calibration runs go
 through the same timed runner as any submission.
 """
 
@@ -22,13 +23,17 @@ from autotune.baselines import nadamw_torch as nadamw
 __all__ = ["OPTIMIZERS", "make_submission"]
 
 
+def _beta2(hp: Any) -> float:
+    return float(getattr(hp, "beta2", 0.999))
+
+
 def _adamw(params: Any, hp: Any) -> torch.optim.Optimizer:
-    return torch.optim.AdamW(params, lr=hp.learning_rate, betas=(1 - hp.one_minus_beta1, 0.999),
+    return torch.optim.AdamW(params, lr=hp.learning_rate, betas=(1 - hp.one_minus_beta1, _beta2(hp)),
                              weight_decay=hp.weight_decay)  # fmt: skip
 
 
 def _nadamw(params: Any, hp: Any) -> torch.optim.Optimizer:
-    return nadamw.NAdamW(params, lr=hp.learning_rate, betas=(1 - hp.one_minus_beta1, 0.999),
+    return nadamw.NAdamW(params, lr=hp.learning_rate, betas=(1 - hp.one_minus_beta1, _beta2(hp)),
                          weight_decay=hp.weight_decay)  # fmt: skip
 
 

@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``autotune`` script: returns the exit code."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # no INFO lines on stderr
     try:
         app(args=argv, prog_name="autotune")
     except UserError as e:

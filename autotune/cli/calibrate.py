@@ -18,7 +18,9 @@ def calibrate(
     points: Annotated[int, typer.Option(help="Learning rates per optimizer (log grid).")] = 3,
     reruns: Annotated[int, typer.Option(help="Re-runs of the best configuration.")] = 3,
     seed: Annotated[int, typer.Option(help="Seed of the sweep (re-runs use seed+1...).")] = 0,
-    batch_size: Annotated[int, typer.Option(help="Global batch size.")] = 128,
+    batch_size: Annotated[
+        int | None, typer.Option(help="Global batch size (default: the proxy's max_batch_size).")
+    ] = None,
     optimizers: Annotated[
         str, typer.Option(help="Comma-separated: adamw,nadamw,nesterov,heavy_ball.")
     ] = "adamw,nadamw,nesterov,heavy_ball",

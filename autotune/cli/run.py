@@ -72,19 +72,29 @@ def run(
             help="Run the trial as N DDP processes under torchrun (NCCL on GPUs, gloo on CPU)."
         ),
     ] = 1,
+    data_dir: Annotated[
+        str | None,
+        typer.Option(
+            help="The AlgoPerf dataset folder: run the full-size workload (AlgoPerf's model, "
+            "targets and budget of --rules) on it (see `autotune data check`)."
+        ),
+    ] = None,
 ) -> None:
     """Run one timed trial, AlgoPerf-style, and record it in MLflow."""
-    from autotune import facts, trial
+    from autotune import trial
     from autotune.hparams import default_point, parse_hparams
+    from autotune.registry import workload_facts
+    from autotune.rules import load_rules
 
     values = parse_hparams(hparams)
     if values is None and ruleset == "external":
         values = default_point(submission)
     spec = trial.TrialSpec(
         workload=workload, submission=submission, hparams=values, rules=rules, ruleset=ruleset,
-        framework=framework, jax_batch_layout=jax_batch_layout, seed=seed, out_dir=out, experiment=experiment, tracking_uri=tracking_uri,
+        framework=framework, jax_batch_layout=jax_batch_layout, seed=seed, data_dir=data_dir,
+        out_dir=out, experiment=experiment, tracking_uri=tracking_uri,
     )  # fmt: skip
-    metric = facts.proxy(workload).target_metric_name
+    metric = workload_facts(workload, load_rules(rules).version, data_dir).target_metric_name
     if devices != 1:
         from autotune import multidevice
 

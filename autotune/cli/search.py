@@ -35,6 +35,10 @@ def search(
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the points and trials.")] = None,
     jobs: Annotated[int | None, typer.Option(help="Trials run at once on this machine.")] = None,
+    devices: Annotated[
+        int | None,
+        typer.Option(help="Devices per trial: N DDP processes under torchrun (gloo on CPU)."),
+    ] = None,
     studies: Annotated[
         int | None, typer.Option(help="Override the studies (not official).")
     ] = None,
@@ -69,7 +73,7 @@ def search(
         "submission": submission, "workloads": workloads or None,
         "search_space": str(search_space) if search_space else None, "ruleset": ruleset,
         "rules": rules, "framework": framework, "sampler": sampler, "seed": seed, "jobs": jobs,
-        "studies": studies, "trials": trials, "study_points": study_points,
+        "devices": devices, "studies": studies, "trials": trials, "study_points": study_points,
         "budget_sec": budget_sec, "name": name, "out": str(out) if out else None,
         "storage": storage, "tracking_uri": tracking_uri,
     }  # fmt: skip

@@ -29,6 +29,9 @@ def publish(
     framework: Annotated[str | None, typer.Option(help="pytorch or jax.")] = None,
     sampler: Annotated[str | None, typer.Option(help="halton (default) or tpe|gp|...")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the points and trials.")] = None,
+    devices: Annotated[
+        int | None, typer.Option(help="Devices per trial (DDP under torchrun) on every worker.")
+    ] = None,
     studies: Annotated[int | None, typer.Option(help="Override the studies.")] = None,
     trials: Annotated[int | None, typer.Option(help="Override trials per study.")] = None,
     budget_sec: Annotated[
@@ -49,8 +52,8 @@ def publish(
         "submission": submission, "workloads": workloads or None,
         "search_space": str(search_space) if search_space else None, "ruleset": ruleset,
         "rules": rules, "framework": framework, "sampler": sampler, "seed": seed,
-        "studies": studies, "trials": trials, "budget_sec": budget_sec, "name": name,
-        "storage": storage, "tracking_uri": tracking_uri,
+        "devices": devices, "studies": studies, "trials": trials, "budget_sec": budget_sec,
+        "name": name, "storage": storage, "tracking_uri": tracking_uri,
     }  # fmt: skip
     result = shared.publish(build_config(overrides, config))
     if json_out:
@@ -80,8 +83,9 @@ def worker(
         int | None, typer.Option(help="Stop after this many trials (default: until done).")
     ] = None,
     devices: Annotated[
-        int, typer.Option(help="Run each trial as N DDP processes (NCCL on GPUs, gloo on CPU).")
-    ] = 1,
+        int | None,
+        typer.Option(help="Devices per trial; must match the published search (default: it)."),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Claim and run trials of a published search until every one is done."""

@@ -25,6 +25,7 @@ def workloads(
             "test_target": f.test_target, "budget_sec": f.max_allowed_runtime_sec,
             "eval_period_sec": f.eval_period_time_sec, "step_hint": f.step_hint,
             "frameworks": [fw for fw in ("pytorch", "jax") if FAMILIES[f.family].implementation(fw)],
+            "target_source": _source(f.extra.get("calibration")),
         }
         for f in list_workloads()
     ]  # fmt: skip
@@ -41,10 +42,18 @@ def workloads(
         "eval every s",
         "step hint",
         "frameworks",
+        "target set by",
     ):
         table.add_column(col)
     for r in rows:
         table.add_row(r["name"], r["metric"], r["direction"], f"{r['validation_target']:g}",
                       f"{r['budget_sec']:g}", f"{r['eval_period_sec']:g}", str(r["step_hint"]),
-                      ",".join(r["frameworks"]))  # fmt: skip
+                      ",".join(r["frameworks"]), r["target_source"])  # fmt: skip
     console.print(table)
+
+
+def _source(calibration: Any) -> str:
+    """How a proxy's target was set: ``autotune calibrate`` (with its date) or by hand."""
+    if isinstance(calibration, dict) and calibration.get("date"):
+        return f"calibrate {calibration['date']}"
+    return "provisional"

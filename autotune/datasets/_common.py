@@ -12,6 +12,8 @@ reproducible whatever the worker count.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -37,6 +39,7 @@ __all__ = [
     "rank_world",
     "require_dir",
     "require_file",
+    "unsharded",
 ]
 
 Batch = dict[str, torch.Tensor]
@@ -53,9 +56,23 @@ class LoaderConfig:
     prefetch_factor: int = 2
 
 
+_UNSHARDED = contextvars.ContextVar("autotune_unsharded", default=False)
+
+
+@contextlib.contextmanager
+def unsharded() -> Iterator[None]:
+    """Loaders created inside read every row on every rank (whole evaluation splits)."""
+    token = _UNSHARDED.set(True)
+    try:
+        yield
+    finally:
+        _UNSHARDED.reset(token)
+
+
 def rank_world() -> tuple[int, int]:
-    """This process's rank and the world size (0, 1 outside ``torch.distributed``)."""
-    if dist.is_available() and dist.is_initialized():
+    """This process's rank and the world size (0, 1 outside ``torch.distributed`` or
+    inside :func:`unsharded`)."""
+    if dist.is_available() and dist.is_initialized() and not _UNSHARDED.get():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
 

@@ -5,6 +5,8 @@ Format read (``DIR``), as AlgoPerf's ``librispeech_preprocess.py`` writes it::
     <split>.csv                  one row per utterance, column ``id`` (others ignored)
     <split>/<id>_audio.npy       int64 16 kHz samples, at most 320 000 (20 s)
     <split>/<id>_targets.npy     int64 SentencePiece ids of the transcript, at most 256
+    spm_model.vocab              the SentencePiece model of those ids (AlgoPerf's name;
+                                 its 1024-piece tokenizer), read to decode them for WER
 
 Splits (AlgoPerf's): ``train`` = train-clean-100 + train-clean-360 + train-other-500,
 ``validation`` = dev-clean + dev-other, ``test`` = test-clean; ``eval_train`` is a
@@ -18,6 +20,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -35,7 +38,7 @@ from autotune.datasets._common import (
 )  # fmt: skip
 from autotune.errors import UserError
 
-__all__ = ["SPLITS", "Utterances", "batches", "check"]
+__all__ = ["SPLITS", "TOKENIZER", "Utterances", "batches", "check", "load_tokenizer"]
 
 SPLITS = {
     "train": ("train-clean-100", "train-clean-360", "train-other-500"),
@@ -43,6 +46,18 @@ SPLITS = {
     "test": ("test-clean",),
 }
 MAX_SAMPLES, MAX_TARGETS = 320_000, 256
+TOKENIZER = "spm_model.vocab"
+
+
+def load_tokenizer(root: Path) -> Any:
+    """The dataset's SentencePiece processor (``DIR/spm_model.vocab``)."""
+    import sentencepiece as spm
+
+    path = require_file(Path(root) / TOKENIZER, "librispeech")
+    try:
+        return spm.SentencePieceProcessor(model_file=str(path))
+    except (OSError, RuntimeError) as e:
+        raise UserError(f"librispeech: {path} is not a SentencePiece model ({e})") from None
 
 
 def read_ids(root: Path, part: str) -> list[str]:
@@ -145,4 +160,5 @@ def check(root: Path) -> dict[str, int]:
             Utterances([(folder, ids[0])])[0, 0]
             total += len(ids)
         counts[split] = total
+    counts["vocab"] = int(load_tokenizer(root).get_piece_size())
     return counts

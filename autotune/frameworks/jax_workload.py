@@ -1,7 +1,9 @@
 """The JAX side of a workload: Flax model_fn, loss_fn, device-placed input queues, eval.
 
 A family subclasses :class:`JaxWorkload` and supplies ``build_model`` (a Flax linen
-module called as ``model(inputs, train=...)``), ``load_splits`` (numpy arrays per split,
+module called as ``model(inputs, train=...)``; one with batch norm keeps its statistics
+in the ``batch_stats`` collection, which is the model state, and takes an
+``update_batch_norm`` keyword too), ``load_splits`` (numpy arrays per split,
 prepared and cached outside trial time: the same data files as the PyTorch family) and,
 when its metric is not accuracy or loss, ``split_metrics``. Facts come from the same
 ``workload.toml`` as the PyTorch class; nothing is stored per framework.
@@ -41,6 +43,9 @@ __all__ = ["JaxWorkload", "NumpyBatch", "param_types"]
 NumpyBatch = dict[str, np.ndarray]
 EVAL_SPLITS = {"train": "eval_train", "validation": "validation", "test": "test"}
 TINY_SPLIT_EXAMPLES = 64  # as autotune.frameworks.torch_workload (``tiny`` override)
+# Initialisation runs once, untimed: XLA's optimisations of its many random-number
+# kernels cost more (~4x the compile time of a small ResNet's init) than they save.
+INIT_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
 
 
 def _param_type(path: tuple[str, ...], leaf: Any) -> spec.ParameterType:
@@ -91,6 +96,16 @@ class JaxWorkload(spec.Workload):
             hits = (logits.argmax(-1) == batch["targets"]) * batch["weights"]
             out["accuracy"] = hits.sum()
         return out
+
+    def model_inputs(self, batch: dict[str, Any]) -> Any:
+        """What the model is called on for ``batch``: ``batch["inputs"]`` unless a family
+        whose model takes more (graphs, target prefixes, paddings) overrides this."""
+        return batch["inputs"]
+
+    def prepare_batch(self, batch: NumpyBatch) -> NumpyBatch:
+        """A numpy batch just before it is placed on the devices (train and eval); families
+        with variable-length data trim padding here (to few shapes: each one compiles)."""
+        return batch
 
     # --- devices, layout, clock --------------------------------------------------------
     @property
@@ -153,7 +168,7 @@ class JaxWorkload(spec.Workload):
             return self._padded_batches(data, global_batch_size)
         self._check_divisible(global_batch_size)
         batches = _shuffled(data, global_batch_size, jax_setup.seed_of(data_rng))
-        return (self._place_batch(b) for b in batches)
+        return (self._place_batch(self.prepare_batch(b)) for b in batches)
 
     def _padded_batches(self, data: NumpyBatch, size: int) -> Iterator[dict[str, jax.Array]]:
         """Ordered batches padded to one shape (a multiple of the devices), ``weights`` 0/1."""
@@ -164,6 +179,7 @@ class JaxWorkload(spec.Workload):
             chunk.setdefault("weights", np.ones(real, np.float32))
             pad = [(0, size - real)]
             chunk = {k: np.pad(v, pad + [(0, 0)] * (v.ndim - 1)) for k, v in chunk.items()}
+            chunk = self.prepare_batch(chunk)
             yield {k: jax.device_put(v, shard.get_batch_dim_sharding()) for k, v in chunk.items()}
 
     # --- model ------------------------------------------------------------------------
@@ -182,9 +198,9 @@ class JaxWorkload(spec.Workload):
         if dropout_rate is not None:
             self.overrides.setdefault("dropout_rate", dropout_rate)
         self._model = self.build_model()
-        example = jnp.asarray(self.splits["train"]["inputs"][:1])
-        variables = dict(jax.jit(self._model.init, static_argnames="train")(
-            {"params": rng, "dropout": rng}, example, train=False))  # fmt: skip
+        first = self.prepare_batch({k: v[:1] for k, v in self.splits["train"].items()})
+        example = jax.tree.map(jnp.asarray, self.model_inputs(first))
+        variables = dict(_init_variables(self._model, rng, example))
         params = variables.pop("params")
         self._param_shapes = jax.tree.map(lambda p: spec.ShapeTuple(p.shape), params)
         self._param_types = param_types(params)
@@ -202,13 +218,18 @@ class JaxWorkload(spec.Workload):
     ) -> tuple[spec.Tensor, spec.ModelAuxiliaryState]:
         train = mode == spec.ForwardPassMode.TRAIN
         variables = {"params": params, **(model_state or {})}
-        inputs = augmented_and_preprocessed_input_batch["inputs"]
+        inputs = self.model_inputs(augmented_and_preprocessed_input_batch)
         rngs = {"dropout": rng} if rng is not None else {}
-        if train and update_batch_norm and model_state:
-            logits, new_state = self.model.apply(variables, inputs, train=True, rngs=rngs,
-                                                 mutable=list(model_state))  # fmt: skip
+        kwargs: dict[str, Any] = {"train": train, "rngs": rngs}
+        if model_state and "batch_stats" in model_state:
+            # AlgoPerf's JAX semantics: batch statistics (and their update) iff asked to
+            # update them, in either mode; otherwise the running averages.
+            kwargs["update_batch_norm"] = update_batch_norm
+        if update_batch_norm and model_state:
+            logits, new_state = self.model.apply(variables, inputs, mutable=list(model_state),
+                                                 **kwargs)  # fmt: skip
             return logits, new_state
-        return self.model.apply(variables, inputs, train=train, rngs=rngs), model_state
+        return self.model.apply(variables, inputs, **kwargs), model_state
 
     def loss_fn(
         self,
@@ -233,10 +254,12 @@ class JaxWorkload(spec.Workload):
         return logits_batch
 
     # --- evaluation -------------------------------------------------------------------
-    def _for_eval(self, tree: Any) -> Any:
-        """The submission's params/state as one replicated copy (pmap era: drop the axis)."""
+    def _for_eval(self, tree: Any, average: bool = False) -> Any:
+        """The submission's params/state as one replicated copy (pmap era: drop the device
+        axis; ``average`` over it instead for per-device batch-norm statistics, as
+        AlgoPerf syncs them before an eval)."""
         if tree is not None and self.batch_layout == "pmap":
-            tree = jax.tree.map(lambda x: x[0], tree)
+            tree = jax.tree.map(lambda x: x.mean(0) if average else x[0], tree)
         return None if tree is None else shard.replicate(tree)
 
     @functools.cached_property
@@ -267,7 +290,7 @@ class JaxWorkload(spec.Workload):
         imagenet_v2_data_dir: str | None,
         global_step: int,
     ) -> dict[str, float]:
-        params, model_state = self._for_eval(params), self._for_eval(model_state)
+        params, model_state = self._for_eval(params), self._for_eval(model_state, average=True)
         results: dict[str, float] = {}
         for prefix, split in EVAL_SPLITS.items():
             for name, value in self._eval_split(split, params, model_state).items():
@@ -275,6 +298,13 @@ class JaxWorkload(spec.Workload):
         results["validation/num_examples"] = float(len(self.splits["validation"]["targets"]))
         results["test/num_examples"] = float(len(self.splits["test"]["targets"]))
         return results
+
+
+@functools.partial(jax.jit, static_argnums=0, compiler_options=INIT_COMPILE)
+def _init_variables(model: nn.Module, rng: Any, example: Any) -> Any:
+    """``model``'s variables; compiled once per (model config, input shape): Flax modules
+    compare equal by their fields, so re-initialising an equal model reuses the code."""
+    return model.init({"params": rng, "dropout": rng}, example, train=False)
 
 
 def _per_example_loss(

@@ -5,6 +5,11 @@ A family subclasses :class:`TorchWorkload` and supplies three things: ``build_mo
 ``validation`` and ``test``, prepared and cached outside trial time) and, when its
 metric is not accuracy or loss, ``split_metrics``. Everything a submission touches
 (``model_fn``, ``loss_fn``, ``param_shapes``, ``model_params_types``) is here, once.
+
+Built with a ``data_dir`` (and official facts), the same class is the full-size AlgoPerf
+workload: its overrides start from the family's ``full_size_model`` (AlgoPerf's
+architecture) plus the variant's knobs, and its batches come from the real dataset
+through :mod:`autotune.frameworks.real_data` instead of ``load_splits``.
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ import abc
 import dataclasses
 import functools
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -23,7 +29,7 @@ from autotune import rng as prng
 from autotune import spec
 from autotune.errors import UserError
 from autotune.facts import WorkloadFacts
-from autotune.frameworks import torch_ddp
+from autotune.frameworks import real_data, torch_ddp
 from autotune.frameworks.torch_setup import torch_env
 
 __all__ = ["TINY_SPLIT_EXAMPLES", "Batch", "TorchWorkload", "config_from_overrides", "param_types"]
@@ -104,11 +110,25 @@ class TorchWorkload(spec.Workload):
     """A PyTorch workload on in-memory splits."""
 
     framework = "pytorch"
+    # AlgoPerf's architecture as overrides of the family's model config (full size only).
+    full_size_model: ClassVar[Mapping[str, Any]] = {}
 
-    def __init__(self, facts: WorkloadFacts, device: torch.device | None = None) -> None:
+    def __init__(self, facts: WorkloadFacts, device: torch.device | None = None,
+                 data_dir: str | Path | None = None) -> None:  # fmt: skip
         super().__init__(facts)
         self.device = device or torch_env().device
-        self.overrides: dict[str, Any] = dict(facts.overrides)
+        self.data_dir = None if data_dir is None else real_data.check_data_dir(data_dir, facts.name)
+        base = self.full_size_model if self.full_size else {}
+        self.overrides: dict[str, Any] = {**base, **facts.overrides}
+
+    @property
+    def full_size(self) -> bool:
+        """True for the AlgoPerf workload itself (official facts), False for a proxy."""
+        return bool(self.facts.kind == "official")
+
+    def adapt_batch(self, batch: Batch) -> Batch:
+        """A real-data batch as this family's model reads it (identity by default)."""
+        return batch
 
     def clock_sync(self) -> None:
         """Wait for queued device work, so clock readings include it."""
@@ -160,6 +180,11 @@ class TorchWorkload(spec.Workload):
         repeat_final_dataset: bool | None = None,
         num_batches: int | None = None,
     ) -> Iterator[Batch]:
+        if self.data_dir is not None:
+            seed = prng.seed_of(data_rng) if split == "train" else 0
+            batches = real_data.input_queue(self.facts, self.data_dir, split, global_batch_size,
+                                            seed, self.device)  # fmt: skip
+            return (self.adapt_batch(b) for b in batches)
         data = self.splits[split]
         if split == "train":  # under DDP: each rank its slice of the same global batch
             batches = _shuffled_batches(data, global_batch_size, prng.seed_of(data_rng))
@@ -272,8 +297,12 @@ class TorchWorkload(spec.Workload):
         for prefix, split in EVAL_SPLITS.items():
             for name, value in self._eval_split(split, params, model_state, rng).items():
                 results[f"{prefix}/{name}"] = value
-        results["validation/num_examples"] = float(len(self.splits["validation"]["targets"]))
-        results["test/num_examples"] = float(len(self.splits["test"]["targets"]))
+        if self.data_dir is not None:  # AlgoPerf's split sizes
+            results["validation/num_examples"] = float(self.num_validation_examples)
+            results["test/num_examples"] = float(self.num_test_examples)
+        else:
+            results["validation/num_examples"] = float(len(self.splits["validation"]["targets"]))
+            results["test/num_examples"] = float(len(self.splits["test"]["targets"]))
         return torch_ddp.from_rank_zero(results)  # identical on every DDP rank
 
 

@@ -74,13 +74,32 @@ def find_submissions(paths: Iterable[str | Path]) -> dict[str, Path]:
         if not subs:
             raise UserError(f"{path}: no study_N folders found (expected {LAYOUT})")
         for sub in subs:
-            if sub.name in found:
-                raise UserError(
-                    f"submission '{sub.name}' appears twice: {found[sub.name]} and {sub}; "
-                    "rename one folder"
-                )
-            found[sub.name] = sub
+            _add(found, sub)
     return found
+
+
+def _framework(sub: Path) -> str | None:
+    """The one framework of a submission folder's workload folders (None if mixed)."""
+    names = {m.group(2) for _, study in _subdirs(sub, _STUDY) for wl, _ in _subdirs(study, _WORKLOAD)
+             if (m := _WORKLOAD.fullmatch(wl.string))}  # fmt: skip
+    return names.pop() if len(names) == 1 else None
+
+
+def _add(found: dict[str, Path], sub: Path) -> None:
+    """Add ``sub`` under its folder name; the same name in two frameworks (a JAX and a
+    PyTorch version of one submission) becomes ``name (jax)`` and ``name (pytorch)``."""
+    name, fw = sub.name, _framework(sub)
+    clash = found.get(name)
+    split = fw is not None and any(k.startswith(f"{name} (") for k in found)
+    if clash is not None and fw is not None and _framework(clash) not in (None, fw):
+        found[f"{name} ({_framework(clash)})"] = found.pop(name)
+        split = True
+    key = f"{name} ({fw})" if split else name
+    if key in found:
+        raise UserError(
+            f"submission '{name}' appears twice: {found[key]} and {sub}; rename one folder"
+        )
+    found[key] = sub
 
 
 def _read_meta(path: Path) -> dict[str, Any]:

@@ -38,6 +38,7 @@ class SearchConfig:
     sampler: str = "halton"
     seed: int = 0
     jobs: int = 1
+    devices: int = 1  # per trial: >1 runs it as that many DDP processes (torchrun)
     studies: int | None = None  # override of the ruleset's count (not official)
     trials: int | None = None  # override of trials per study (not official)
     study_points: str = "same"  # halton: every study searches the same points, or disjoint ones
@@ -59,8 +60,8 @@ class SearchConfig:
 _TYPES: dict[str, type] = {
     "name": str, "submission": str, "workloads": list, "out": str, "search_space": str,
     "rules": str, "ruleset": str, "framework": str, "sampler": str, "seed": int, "jobs": int,
-    "studies": int, "trials": int, "study_points": str, "budget_sec": float, "storage": str,
-    "tracking_uri": str,
+    "devices": int, "studies": int, "trials": int, "study_points": str, "budget_sec": float,
+    "storage": str, "tracking_uri": str,
 }  # fmt: skip
 
 
@@ -136,10 +137,12 @@ def _check(c: SearchConfig) -> None:
         raise UserError(f"unknown ruleset '{c.ruleset}'; choose 'external' or 'self'")
     if c.study_points not in STUDY_POINTS:
         raise UserError(f"study_points must be one of {', '.join(STUDY_POINTS)}")
-    for key in ("jobs", "studies", "trials"):
+    for key in ("jobs", "devices", "studies", "trials"):
         value = getattr(c, key)
         if value is not None and value < 1:
             raise UserError(f"--{key} must be at least 1, not {value}")
+    if c.devices > 1 and c.framework != "pytorch":
+        raise UserError(f"--devices {c.devices} runs PyTorch DDP; {c.framework} is not supported")
     if c.budget_sec is not None and not c.budget_sec > 0:
         raise UserError(f"budget_sec must be positive, not {c.budget_sec}")
     if c.ruleset == "external" and c.search_space is None:

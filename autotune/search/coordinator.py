@@ -2,13 +2,16 @@
 
 Lifecycle of :func:`run_search`:
 
-1. open the Optuna storage and every study (checking each is the same search), end the
-   MLflow runs a dead coordinator left open, and :func:`~autotune.search.studies.reconcile`
-   each study with its plan;
-2. create the MLflow experiment and the parent runs, once, here;
-3. loop: while a slot is free and a study has trials left, ``ask`` and start a trial
+1. check the machine holds ``jobs`` trials of ``devices`` each, open the Optuna storage
+   and take the search's coordinator lock (:mod:`autotune.search.lease`): a second live
+   coordinator of the same search is refused before it touches anything;
+2. open every study (checking each is the same search), end the MLflow runs a dead
+   coordinator left open, and :func:`~autotune.search.studies.reconcile` each study with
+   its plan;
+3. create the MLflow experiment and the parent runs, once, here;
+4. loop: while a slot is free and a study has trials left, ``ask`` and start a trial
    process; when a process exits, record its result and ``tell``;
-4. close the parent runs of finished studies and summarise.
+5. close the parent runs of finished studies and summarise.
 
 Stopping it (Ctrl-C) kills the running trials and marks them lost; so does ``kill -9``,
 found out on the next run. Either way the next run of the same command resumes.
@@ -24,9 +27,10 @@ from typing import Any
 
 import optuna
 
-from autotune.search import process, records
+from autotune.search import lease, process, records
 from autotune.search import studies as st
 from autotune.search.display import Display, Progress, header, summarize
+from autotune.search.mirror import RunMirror
 from autotune.search.plan import PlannedTrial, Search, plan_trials
 from autotune.search_space import distributions
 from autotune.trial_log import trial_dir
@@ -34,11 +38,16 @@ from autotune.trial_log import trial_dir
 __all__ = ["Running", "SearchRun", "run_search"]
 
 
+MIRROR_PERIOD_SEC = 2.0  # how often a running trial's new eval rows reach MLflow
+
+
 @dataclass
 class Running:
     book: st.StudyBook
     trial: optuna.Trial
     child: process.ChildTrial
+    mirror: RunMirror
+    mirrored_at: float = 0.0
 
 
 @dataclass
@@ -63,12 +72,10 @@ class SearchRun:
         return self.search.config.out
 
 
-def _open(search: Search) -> SearchRun:
+def _open(search: Search, storage: optuna.storages.RDBStorage) -> SearchRun:
     from autotune.submission import load_submission
 
     c = search.config
-    c.out.mkdir(parents=True, exist_ok=True)
-    storage = st.open_storage(c.storage_url)
     planned = plan_trials(search)
     keys = [(w, s) for w in c.workloads for s in range(search.studies)]
     opened = [st.open_study(storage, search, w, s) for w, s in keys]  # all checked first
@@ -92,7 +99,7 @@ def _trial_spec(
         "workload": p.workload, "submission": c.submission, "hparams": hparams,
         "rules": c.rules, "ruleset": search.tuning.ruleset, "framework": c.framework,
         "seed": p.seed, "study": p.study, "trial": p.trial, "out_dir": str(c.out),
-        "experiment": c.name, "tracking_uri": c.mlflow_uri,
+        "experiment": c.name, "tracking_uri": c.mlflow_uri, "track": False,
         "parent_run_id": run.parents[book.study.study_name],
         "tags": records.trial_tags(search, book.study, p.trial),
         "budget_sec_override": c.budget_sec,
@@ -126,20 +133,19 @@ def _launch(run: SearchRun, book: st.StudyBook, slot: process.Slot) -> None:
     spec = _trial_spec(run, p, hparams, book)
     child = process.start(p, trial.number, spec, slot, run.out / "trial_output", log_dir)
     book.running.add(index)
-    run.running.append(Running(book, trial, child))
+    run.running.append(Running(book, trial, child, RunMirror(run.client, run.exp_id, log_dir)))
     run.bookkeeping[(book.study.study_name, trial.number)] = time.perf_counter() - t0
 
 
 def _record(run: SearchRun, item: Running, rec: process.TrialRecord) -> None:
     t0 = time.perf_counter()
     index = item.child.planned.trial
+    run_id = item.mirror.finish(crashed=rec.crashed)
     attrs = {"reached_target": rec.reached, "stop_reason": rec.stop_reason,
-             "error": rec.error, "crashed": rec.crashed, "mlflow_run_id": rec.run_id,
+             "error": rec.error, "crashed": rec.crashed, "mlflow_run_id": run_id,
              "wall_sec": round(rec.wall_sec, 3), "returncode": rec.returncode}  # fmt: skip
     for key, value in attrs.items():
         item.trial.set_user_attr(key, value)
-    if rec.crashed:
-        records.end_open_runs(run.client, run.exp_id, item.book.study.study_name, "FAILED", index)
     item.book.study.tell(item.trial, rec.value)
     item.book.running.discard(index)
     item.book.done[index] = rec.value
@@ -147,10 +153,22 @@ def _record(run: SearchRun, item: Running, rec: process.TrialRecord) -> None:
     run.bookkeeping[(item.book.study.study_name, item.trial.number)] += time.perf_counter() - t0
 
 
+def _mirror(run: SearchRun, item: Running) -> None:
+    """Bring a running trial's MLflow run up to date with its log folder (throttled)."""
+    now = time.perf_counter()
+    if now - item.mirrored_at < MIRROR_PERIOD_SEC:
+        return
+    item.mirror.poll()
+    item.mirrored_at = time.perf_counter()
+    key = (item.book.study.study_name, item.trial.number)
+    run.bookkeeping[key] += item.mirrored_at - now
+
+
 def _abandon(run: SearchRun) -> None:
     """Kill running trials and mark them lost (the next run re-runs them)."""
     for item in run.running:
         item.child.kill()
+        item.mirror.abandon()
         item.trial.set_user_attr("lost", True)
         item.book.study.tell(item.trial, state=optuna.trial.TrialState.FAIL)
     run.running.clear()
@@ -161,7 +179,7 @@ def _progress(run: SearchRun) -> Progress:
 
 
 def _loop(run: SearchRun, display: Display, poll_sec: float) -> None:
-    free = process.slots(run.search.config.jobs)
+    free = process.slots(run.search.config.jobs, run.search.config.devices)
     while True:
         while free and (book := next((b for b in run.books if b.remaining > 0), None)):
             _launch(run, book, free.pop(0))
@@ -169,7 +187,9 @@ def _loop(run: SearchRun, display: Display, poll_sec: float) -> None:
             return
         for item in list(run.running):
             rec = item.child.poll()
-            if rec is not None:
+            if rec is None:
+                _mirror(run, item)
+            else:
                 run.running.remove(item)
                 _record(run, item, rec)
                 free.append(item.child.slot)
@@ -180,7 +200,18 @@ def _loop(run: SearchRun, display: Display, poll_sec: float) -> None:
 
 def run_search(search: Search, display: Display, poll_sec: float = 0.2) -> dict[str, Any]:
     """Run (or resume) ``search`` to its exact quota; returns the summary."""
-    run = _open(search)
+    c = search.config
+    process.check_devices(c, c.devices, c.jobs)
+    c.out.mkdir(parents=True, exist_ok=True)
+    storage = st.open_storage(c.storage_url)
+    with lease.coordinator_lock(storage, c.name):
+        return _run_locked(search, storage, display, poll_sec)
+
+
+def _run_locked(
+    search: Search, storage: optuna.storages.RDBStorage, display: Display, poll_sec: float
+) -> dict[str, Any]:
+    run = _open(search, storage)
     display.start(_progress(run), header(search))
     try:
         _loop(run, display, poll_sec)

@@ -75,10 +75,11 @@ class Progress:
 def header(search: Search) -> str:
     """One line saying what the search runs (shown once its storage is open)."""
     c = search.config
+    each = f" on {c.devices} devices each" if c.devices > 1 else ""
     return (
         f"search '{c.name}': {search.studies} studies x {search.trials_per_study} trials on "
         f"{', '.join(c.workloads)} ({search.rules.label} {search.tuning.ruleset}, official "
-        f"protocol: {str(search.official).lower()}), {c.jobs} at once; folder {c.out}"
+        f"protocol: {str(search.official).lower()}), {c.jobs} at once{each}; folder {c.out}"
     )
 
 

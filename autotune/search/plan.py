@@ -65,8 +65,11 @@ class Search:
     def identity(self) -> dict[str, Any]:
         """What makes two runs of the command the same search (resume must match it)."""
         c = self.config
+        # Devices per trial change the measured times, so they are part of the search; at
+        # the default of 1 they are left out, which keeps older searches' fingerprints.
+        devices = {"devices": c.devices} if c.devices != 1 else {}
         return {
-            "submission": c.submission, "rules": self.rules.label,
+            **devices, "submission": c.submission, "rules": self.rules.label,
             "rules_version": self.rules.version, "ruleset": self.tuning.ruleset,
             "framework": c.framework, "sampler": c.sampler if self.space else "none",
             "seed": c.seed, "studies": self.studies, "trials_per_study": self.trials_per_study,

@@ -2,11 +2,16 @@
 
 Lifecycle: :func:`start` writes the child's job file and launches
 ``python -m autotune.search.trial_proc JOB`` with its share of the machine (CPU threads,
-pinned cores, one GPU where there are GPUs); :meth:`ChildTrial.poll` returns ``None``
+pinned cores, its GPUs where there are GPUs); :meth:`ChildTrial.poll` returns ``None``
 while it runs and a :class:`TrialRecord` once it exited. A child that died without
 writing its result (segfault, OOM kill, ``os._exit``) is recorded as a crash: target not
 reached, infinite time. :func:`run_planned_trial` does both, blocking, for callers (such
 as a worker) that run one trial at a time.
+
+A trial on N devices (``devices`` > 1) is the same child, which runs the trial as N DDP
+processes under torchrun (:func:`autotune.multidevice.launch`) inside its slot: N GPUs,
+or, on CPU, its pinned cores (one gloo rank each). :func:`check_devices` refuses, before
+any trial starts, a request the machine cannot hold (N x jobs devices).
 """
 
 from __future__ import annotations
@@ -22,9 +27,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from autotune.errors import UserError
+from autotune.search.config import SearchConfig
 from autotune.search.plan import PlannedTrial
 
-__all__ = ["ChildTrial", "Slot", "TrialRecord", "run_planned_trial", "slots", "start"]
+__all__ = [
+    "ChildTrial", "Slot", "TrialRecord", "check_devices", "run_planned_trial", "slots", "start",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -34,7 +43,8 @@ class Slot:
     index: int
     threads: int
     cpus: tuple[int, ...] | None = None
-    gpu: str | None = None
+    gpu: str | None = None  # CUDA_VISIBLE_DEVICES of the trial: one id, or N for N devices
+    devices: int = 1  # DDP processes of the trial
 
 
 def _gpu_ids() -> list[str]:
@@ -49,9 +59,10 @@ def _gpu_ids() -> list[str]:
         return []
 
 
-def slots(jobs: int) -> list[Slot]:
-    """``jobs`` fair shares: CPU cores split evenly (pinned when they divide), one GPU each
-    (round robin when there are fewer GPUs than jobs)."""
+def slots(jobs: int, devices: int = 1) -> list[Slot]:
+    """``jobs`` fair shares: CPU cores split evenly (pinned when they divide), ``devices``
+    GPUs each (with one device, round robin when there are fewer GPUs than jobs; with more,
+    :func:`check_devices` has made sure there are enough)."""
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     n_cores = len(cores) or os.cpu_count() or 1
     per = max(1, n_cores // jobs)
@@ -59,8 +70,34 @@ def slots(jobs: int) -> list[Slot]:
     out = []
     for k in range(jobs):
         cpus = tuple(cores[k * per : (k + 1) * per]) if cores and per * jobs <= n_cores else None
-        out.append(Slot(k, per, cpus, gpus[k % len(gpus)] if gpus else None))
+        out.append(Slot(k, per, cpus, _slot_gpus(gpus, k, devices), devices))
     return out
+
+
+def _slot_gpus(gpus: list[str], k: int, devices: int) -> str | None:
+    if not gpus:
+        return None
+    if devices == 1:
+        return gpus[k % len(gpus)]
+    return ",".join(gpus[k * devices : (k + 1) * devices])
+
+
+def check_devices(config: SearchConfig, devices: int, jobs: int) -> None:
+    """Raise :class:`UserError` unless ``jobs`` trials of ``devices`` DDP processes each fit
+    on this machine (GPUs, else CPU cores) and every workload's batch splits over them."""
+    if devices == 1:
+        return
+    from autotune.multidevice import available_devices, check
+    from autotune.trial import TrialSpec
+
+    have, gpus = available_devices()
+    if devices * jobs > have:
+        what = f"{have} GPU(s)" if gpus else f"no GPU and {have} CPU core(s) (one gloo rank each)"
+        raise UserError(f"--devices {devices} x --jobs {jobs} needs {devices * jobs} devices; "
+                        f"this machine has {what}")  # fmt: skip
+    for workload in config.workloads:
+        check(TrialSpec(workload, config.submission, rules=config.rules,
+                        framework=config.framework), devices)  # fmt: skip
 
 
 @dataclass
@@ -150,7 +187,7 @@ def start(
     output_path = work_dir / f"{stem}.log"
     result_path.unlink(missing_ok=True)
     job = {"trial": dict(trial_spec), "slot": asdict(slot), "result": str(result_path),
-           "parent_pid": os.getpid()}  # fmt: skip
+           "parent_pid": os.getpid(), "devices": slot.devices}  # fmt: skip
     job_path.write_text(json.dumps(job, indent=2))
     with output_path.open("wb") as out:
         popen = subprocess.Popen(

@@ -111,8 +111,11 @@ def _exists(storage: optuna.storages.BaseStorage, name: str) -> bool:
 
 
 def _differences(old: dict[str, Any], new: dict[str, Any]) -> str:
-    keys = [k for k in new if k not in ("fingerprint",) and old.get(k) != new[k]]
-    return ", ".join(f"{k}: {old.get(k)!r} -> {new[k]!r}" for k in keys[:3]) or "fingerprint"
+    def get(d: dict[str, Any], k: str) -> Any:
+        return d.get(k, 1) if k == "devices" else d.get(k)  # left out at its default
+
+    keys = [k for k in {**new, "devices": 1} if k != "fingerprint" and get(old, k) != get(new, k)]
+    return ", ".join(f"{k}: {get(old, k)!r} -> {get(new, k)!r}" for k in keys[:3]) or "fingerprint"
 
 
 @dataclass

@@ -1,10 +1,11 @@
 """Child process of a search: ``python -m autotune.search.trial_proc JOB.json``.
 
 Reads the job the coordinator wrote (:func:`autotune.search.process.start`), limits
-itself to its slot (torch threads, pinned cores), runs :func:`autotune.trial.run` once,
-and writes the result JSON atomically (a temporary file renamed into place): a result
-file exists only if the trial ran to its end, so a missing one means the process
-crashed. It exits on its own if its coordinator dies, so an orphan never keeps writing
+itself to its slot (torch threads, pinned cores), runs :func:`autotune.trial.run` once
+(or, with ``devices`` > 1, :func:`autotune.multidevice.launch`: the trial as that many DDP
+processes under torchrun, which get SIGTERM if this process dies), and writes the
+result JSON atomically (a temporary file renamed into place): a result file exists only
+if the trial ran to its end, so a missing one means the process crashed. It exits on its own if its coordinator dies, so an orphan never keeps writing
 into a trial that a resumed search is about to re-run.
 """
 
@@ -54,14 +55,30 @@ def _write_atomic(path: Path, payload: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def _run(job: dict[str, Any]) -> Any:
+    """The trial's outcome, or ``None`` when its DDP processes died without a result."""
+    devices = int(job.get("devices", 1))
+    if devices == 1:
+        from autotune import trial
+
+        return trial.run(_spec(job["trial"]))
+    from autotune import multidevice
+
+    outcome = multidevice.launch(_spec(job["trial"]), devices)
+    if outcome.result.stop_reason == "crashed":  # no rank wrote a result
+        print(f"autotune: {outcome.result.error}", file=sys.stderr)
+        return None
+    return outcome
+
+
 def main(argv: list[str]) -> int:
     job = json.loads(Path(argv[0]).read_text())
     _watch_parent(int(job.get("parent_pid", os.getppid())))
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     _limit(job["slot"])
-    from autotune import trial
-
-    outcome = trial.run(_spec(job["trial"]))
+    outcome = _run(job)
+    if outcome is None:
+        return 1  # no result file: recorded as a crash
     r = outcome.result
     _write_atomic(
         Path(job["result"]),

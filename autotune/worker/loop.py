@@ -9,7 +9,8 @@ Lifecycle of :func:`run_worker` (any number of them, on any number of machines):
             none: stop when every planned trial is COMPLETE, else requeue any planned trial
             left without a live Optuna trial, wait and look again
         run it in a fresh subprocess (autotune.search.process, the search's own child,
-            which exits by itself if this worker dies), heartbeat beating meanwhile
+            which exits by itself if this worker dies; on the published number of
+            devices, as DDP processes under torchrun), heartbeat beating meanwhile
         tell the result (dropped if the lease was lost); close the study's MLflow parent
             run when its last planned trial is done
 
@@ -19,7 +20,6 @@ for several machines), under the parent runs the publisher created.
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import socket
@@ -31,7 +31,9 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from autotune.errors import UserError
 from autotune.search import process, records
+from autotune.search.config import SearchConfig
 from autotune.search_space import distributions
 from autotune.trial_log import trial_dir
 from autotune.worker import claims, shared
@@ -51,7 +53,9 @@ class WorkerOptions:
     grace_sec: int = 30
     poll_sec: float = 1.0
     max_trials: int | None = None  # stop after this many trials (None: until done)
-    devices: int = 1  # >1: each trial runs as that many DDP processes (autotune.multidevice)
+    # Devices per trial: None takes the published search's count (another count is refused:
+    # the trials of one search run on the same hardware).
+    devices: int | None = None
 
 
 @dataclass
@@ -83,14 +87,19 @@ def _open(opts: WorkerOptions) -> WorkerState:
 
     loaded = load_submission(found.search.config.submission, found.search.config.framework)
     loaded.close()
-    if opts.devices != 1:  # fail now, not at the first trial: machine size, batch split
-        from autotune.multidevice import check
-        from autotune.trial import TrialSpec
-
-        for workload in found.search.config.workloads:
-            check(TrialSpec(workload, found.search.config.submission,
-                            framework=found.search.config.framework), opts.devices)  # fmt: skip
+    _check_devices(opts, found.search.config)
     return WorkerState(opts, storage, found, requeue, client, exp_id, loaded.name)
+
+
+def _check_devices(opts: WorkerOptions, config: SearchConfig) -> None:
+    """Fail now, not at the first trial: a count other than the published one, a machine
+    too small for it, a batch that does not split over it."""
+    if opts.devices is not None and opts.devices != config.devices:
+        raise UserError(
+            f"search '{config.name}' was published with --devices {config.devices} per trial; "
+            f"this worker was given --devices {opts.devices} (omit it to use the search's)"
+        )
+    process.check_devices(config, config.devices, jobs=1)
 
 
 def _complete(study: optuna.Study, planned: int) -> bool:
@@ -142,12 +151,9 @@ def _run_claim(w: WorkerState, c: claims.Claim) -> None:
         c.trial.set_user_attr(key, value)
     try:
         _set_aside(c_.out, log_dir)
-        spec = _trial_spec(w, c, p, hparams)
-        if w.opts.devices > 1:
-            rec = _run_on_devices(spec, w.opts.devices)
-        else:
-            rec = process.run_planned_trial(p, c.trial.number, spec, process.slots(1)[0],
-                                            c_.out / "trial_output", log_dir)  # fmt: skip
+        slot = process.slots(1, c_.devices)[0]
+        rec = process.run_planned_trial(p, c.trial.number, _trial_spec(w, c, p, hparams), slot,
+                                        c_.out / "trial_output", log_dir)  # fmt: skip
     except BaseException:
         claims.abandon(c)
         raise
@@ -162,22 +168,6 @@ def _run_claim(w: WorkerState, c: claims.Claim) -> None:
         _close_if_done(w, c.study)
     else:
         w.dropped += 1
-
-
-def _run_on_devices(spec: dict[str, Any], devices: int) -> process.TrialRecord:
-    """One trial as ``devices`` DDP processes under torchrun (which dies with this worker)."""
-    from autotune.multidevice import launch
-    from autotune.trial import TrialSpec
-
-    t0 = time.perf_counter()
-    outcome = launch(TrialSpec(**{**spec, "out_dir": Path(spec["out_dir"])}), devices)
-    r = outcome.result
-    crashed = r.stop_reason == "crashed"
-    return process.TrialRecord(
-        r.time_to_target if r.reached_target else math.inf, r.reached_target, r.stop_reason,
-        r.error, crashed, outcome.run_id, str(outcome.log_dir), time.perf_counter() - t0,
-        1 if crashed else 0,
-    )  # fmt: skip
 
 
 def _close_if_done(w: WorkerState, study: optuna.Study) -> None:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from autotune import compat
+from autotune import compat, facts
 from autotune.rules import load_rules
 
 SUBMISSIONS = Path(__file__).parent / "submissions"
 LEADERBOARD = SUBMISSIONS / "leaderboard" / "submissions" / "external_tuning" / "nadamw_lb"
-STEP_CAP = 36  # steps of every test trial: floor(step_hint 24000 x 0.0015)
+STEP_CAP = 36  # steps of every test trial (a step-cap multiplier of mnist's step_hint)
 
 
 @pytest.fixture(autouse=True)
@@ -25,8 +25,10 @@ def _rules_text(version: str) -> str:
     """AlgoPerf's timing rules of ``version`` with a quota small enough for a test."""
     t = load_rules(version).timing
     timing = "\n".join(f"{k} = {str(v).lower()}" for k, v in vars(t).items())
+    multiplier = (STEP_CAP + 0.5) / facts.proxy("mnist").step_hint  # floor() gives STEP_CAP
     quota = (
-        "studies = 1\ntrials_per_study = 1\nbudget_multiplier = 10.0\nstep_cap_multiplier = 0.0015"
+        "studies = 1\ntrials_per_study = 1\nbudget_multiplier = 10.0\n"
+        f"step_cap_multiplier = {multiplier!r}"
     )
     return f"""name = "compat-test"
 version = "{version}"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from autotune import facts
 from autotune.cli import main
 from autotune.hparams import default_point
 from autotune.trial import TrialSpec, run
@@ -59,9 +60,11 @@ def test_submission_trains_the_mnist_proxy(case, version, tiny_rules, tmp_path):
     assert last["validation/accuracy"] > 0.3, f"{case} did not learn: {last}"
     assert last["train/loss"] < first["train/loss"]
     if case == "v06_training_complete":
-        # raises at global_step 24 (= 0.001 x step_hint) -> one final eval, then stop
-        assert (result.stop_reason, result.global_step) == ("training_complete", 25)
-        assert result.evals[-1].global_step == 25
+        # raises at global_step int(0.0005 x step_hint) -> one final eval, then stop
+        done = int(facts.proxy("mnist").step_hint * 0.0005) + 1
+        assert done < STEP_CAP
+        assert (result.stop_reason, result.global_step) == ("training_complete", done)
+        assert result.evals[-1].global_step == done
     else:
         assert (result.stop_reason, result.global_step) == ("step_cap", STEP_CAP)
     _check_case(case, version, outcome)

@@ -38,12 +38,17 @@ def _volume(path: Path, seed: int, slices: int = 2) -> None:
         f.attrs["max"] = float(target.max())
 
 
+def write_fixture(root: Path) -> Path:
+    """Two training and two validation volumes of two slices each."""
+    for i in range(2):
+        _volume(root / fastmri.TRAIN_DIR / f"file100{i}.h5", i)
+        _volume(root / fastmri.VAL_DIR / f"file200{i}.h5", 10 + i)
+    return root
+
+
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    for i in range(2):
-        _volume(tmp_path / fastmri.TRAIN_DIR / f"file100{i}.h5", i)
-        _volume(tmp_path / fastmri.VAL_DIR / f"file200{i}.h5", 10 + i)
-    return tmp_path
+    return write_fixture(tmp_path)
 
 
 def test_mask_has_centre_band_and_quarter_of_columns() -> None:

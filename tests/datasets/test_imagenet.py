@@ -24,15 +24,20 @@ def _jpeg(path: Path, colour: int, size: tuple[int, int] = (40, 48)) -> None:
     Image.fromarray(pixels).save(path, "JPEG")
 
 
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
+def write_fixture(root: Path) -> Path:
+    """A tiny ImageNet folder: 3 classes, 12 train, 6 val and 3 ImageNet-v2 images."""
     for k, wnid in enumerate(WNIDS):
         for i in range(4):
-            _jpeg(tmp_path / "train" / wnid / f"{wnid}_{i}.JPEG", 10 * k + i)
+            _jpeg(root / "train" / wnid / f"{wnid}_{i}.JPEG", 10 * k + i)
         for i in range(2):
-            _jpeg(tmp_path / "val" / wnid / f"ILSVRC2012_val_{k}{i}.JPEG", 100 + 10 * k + i)
-        _jpeg(tmp_path / "imagenet_v2" / str(k) / f"v2_{k}.jpeg", 200 + k, size=(50, 30))
-    return tmp_path
+            _jpeg(root / "val" / wnid / f"ILSVRC2012_val_{k}{i}.JPEG", 100 + 10 * k + i)
+        _jpeg(root / "imagenet_v2" / str(k) / f"v2_{k}.jpeg", 200 + k, size=(50, 30))
+    return root
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return write_fixture(tmp_path)
 
 
 def test_train_batches_are_seeded_crops(root: Path) -> None:

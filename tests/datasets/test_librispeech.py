@@ -21,20 +21,32 @@ def _utterance(folder: Path, uid: str, n_samples: int, n_targets: int) -> None:
     np.save(folder / f"{uid}_targets.npy", np.arange(1, n_targets + 1, dtype=np.int64))
 
 
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
+def write_fixture(root: Path) -> Path:
+    """Seven utterances over the six parts, and a 30-piece SentencePiece tokenizer."""
+    import sentencepiece as spm
+
     lengths = {"train-clean-100": [(16000, 5), (8000, 3)], "train-clean-360": [(4000, 2)]}
     for k, part in enumerate(PARTS):
-        (tmp_path / part).mkdir()
+        (root / part).mkdir()
         ids = []
         for i, (n, m) in enumerate(lengths.get(part, [(2000 + k, 1 + k)])):
             uid = f"{100 + k}-{i}-000{i}"
-            _utterance(tmp_path / part, uid, n, m)
+            _utterance(root / part, uid, n, m)
             ids.append(uid)
-        (tmp_path / f"{part}.csv").write_text(
-            "id,transcript\n" + "".join(f"{u},hello\n" for u in ids)
-        )
-    return tmp_path
+        (root / f"{part}.csv").write_text("id,transcript\n" + "".join(f"{u},hello\n" for u in ids))
+    text = "the quick brown fox jumps over the lazy dog and hello world again\n" * 20
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(text.splitlines()), model_prefix=str(root / "spm"), vocab_size=30,
+        model_type="unigram", character_coverage=1.0, num_threads=1, minloglevel=2,
+    )  # fmt: skip
+    (root / "spm.model").rename(root / librispeech.TOKENIZER)
+    (root / "spm.vocab").unlink()
+    return root
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return write_fixture(tmp_path)
 
 
 def test_train_batch_is_padded_audio_and_targets(root: Path) -> None:
@@ -60,6 +72,11 @@ def test_check_counts(root: Path, data_check) -> None:  # type: ignore[no-untype
     code, out = data_check("librispeech_conformer", root)
     assert code == 0, out
     assert "train: 4" in out and "validation: 2" in out and "test: 1" in out
+    assert "vocab: 30" in out
+    (root / librispeech.TOKENIZER).unlink()
+    assert "spm_model.vocab is missing" in one_error_line(
+        data_check("librispeech_conformer", root)[1]
+    )
 
 
 def test_check_names_missing_and_malformed(root: Path, data_check) -> None:  # type: ignore[no-untyped-def]

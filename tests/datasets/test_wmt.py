@@ -28,9 +28,13 @@ EN = ["The house is big.", "The dog sleeps in the garden.", "I like to drink cof
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_fixture(tmp_path_factory.mktemp("wmt"))
+
+
+def write_fixture(root: Path) -> Path:
+    """Line-aligned de/en files of every split and a 120-piece SentencePiece model."""
     import sentencepiece as spm
 
-    root = tmp_path_factory.mktemp("wmt")
     for split, rows in (
         ("train", slice(0, 20)),
         ("validation", slice(0, 5)),

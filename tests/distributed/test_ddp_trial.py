@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from autotune import multidevice, trial
+from autotune import facts, multidevice, trial
 from autotune.cli import main
 from autotune.rules import load_rules
 
@@ -31,10 +31,12 @@ LOSS_RTOL = 1e-5
 
 @pytest.fixture(scope="module")
 def capped_rules(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Dev rules with a 60-step cap (floor(24000 x 0.0025)); the budget never binds."""
+    """Dev rules with a 60-step cap (a step-cap multiplier of the proxy's step_hint);
+    the budget never binds."""
+    multiplier = (STEPS + 0.5) / facts.proxy("mnist").step_hint
     text = Path(load_rules("dev").source).read_text()
     text = text.replace('name = "dev"', 'name = "ddp-test"')
-    text = text.replace("step_cap_multiplier = 0.0", "step_cap_multiplier = 0.0025", 1)
+    text = text.replace("step_cap_multiplier = 0.0", f"step_cap_multiplier = {multiplier!r}", 1)
     path = tmp_path_factory.mktemp("rules") / "capped.toml"
     path.write_text(text)
     return str(path)
@@ -55,7 +57,9 @@ def _loss_curve(log_dir: Path) -> dict[int, float]:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory, capped_rules: str) -> dict[str, Any]:
+def runs(
+    tmp_path_factory: pytest.TempPathFactory, capped_rules: str, two_ranks: None
+) -> dict[str, Any]:
     base = tmp_path_factory.mktemp("ddp")
     single = trial.run(_spec(base / "one", capped_rules, track=False))
     double = multidevice.launch(_spec(base / "two", capped_rules), 2, keep_dir=base / "job")
@@ -69,7 +73,7 @@ def test_two_process_loss_curve_matches_one_process(runs: dict[str, Any]) -> Non
     assert one.result.global_step == two.result.global_step == STEPS
     a, b = _loss_curve(one.log_dir), _loss_curve(two.log_dir)
     assert sorted(a) == sorted(b) == list(range(STEPS))
-    assert a[STEPS - 1] < 0.9 * a[0]  # it learned
+    assert a[STEPS - 1] < 0.97 * a[0]  # it learned (60 steps, still in the warm-up)
     for step in a:
         assert b[step] == pytest.approx(a[step], rel=LOSS_RTOL), step
     # Evals at the steps both runs evaluated (always step 1 and the cap) agree too.

@@ -22,7 +22,7 @@ else:
         flags = os.environ.get("XLA_FLAGS", "")
         os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count=2".strip()
 
-from autotune import compat, paths
+from autotune import compat, facts, paths
 
 SUBMISSIONS = Path(__file__).parent / "submissions"
 HPARAMS = {
@@ -41,7 +41,8 @@ def capped_rules(version: str, steps: int, folder: Path) -> str:
     """AlgoPerf's rules ``version`` with an external-ruleset step cap of ``steps`` (mnist)."""
     text = (paths.rulesets_dir() / f"algoperf-{version}.toml").read_text()
     head, _, tail = text.partition("[external]")
-    tail = re.sub(r"step_cap_multiplier = [^\n]*", f"step_cap_multiplier = {steps / 24000}",
+    multiplier = (steps + 0.5) / facts.proxy("mnist").step_hint  # floor() gives ``steps``
+    tail = re.sub(r"step_cap_multiplier = [^\n]*", f"step_cap_multiplier = {multiplier!r}",
                   tail, count=1)  # fmt: skip
     path = folder / f"jax-test-{version}.toml"
     path.write_text(head.replace('name = "algoperf"', 'name = "jax-test"') + "[external]" + tail)

@@ -141,3 +141,34 @@ def test_single_submission_is_flagged_as_its_own_pool(write_trial: WriteTrial) -
     result = score_logs(root / "alpha", rules="v0.6")
     assert result.scores.tolist() == [1.0]
     assert any("one submission only" in note for note in result.notes)
+
+
+def _framework_copy(csv: Path, root: Path, framework: str) -> Path:
+    """The submission folder of ``csv`` copied under ``root`` with its workload folder
+    renamed to ``<workload>_<framework>``."""
+    trial = csv.parent
+    dest = root / trial.parents[2].name / trial.parents[1].name
+    dest = dest / trial.parent.name.replace("_pytorch", f"_{framework}") / trial.name
+    dest.mkdir(parents=True)
+    (dest / csv.name).write_text(csv.read_text())
+    return root / trial.parents[2].name
+
+
+def test_same_name_in_two_frameworks_is_told_apart(write_trial: WriteTrial, tmp_path: Path) -> None:
+    """A JAX and a PyTorch run of one submission (same folder name) rank side by side."""
+    fast = write_trial("nadamw", 0, "ogbg", 1, times=(5.0,), hit=0)
+    slow = _framework_copy(write_trial("tmp", 0, "ogbg", 1, times=(5.0, 20.0), hit=1),
+                           tmp_path / "jax_logs", "jax")  # fmt: skip
+    jax_sub = slow.rename(slow.with_name("nadamw"))
+    result = score_logs([fast.parents[3], jax_sub], rules="v0.6")
+    assert set(result.scores.index) == {"nadamw (jax)", "nadamw (pytorch)"}
+    assert result.scores["nadamw (pytorch)"] > result.scores["nadamw (jax)"] > 0
+
+
+def test_same_name_same_framework_twice_is_an_error(
+    write_trial: WriteTrial, tmp_path: Path
+) -> None:
+    csv = write_trial("nadamw", 0, "ogbg", 1)
+    copy = _framework_copy(csv, tmp_path / "again", "pytorch")
+    with pytest.raises(UserError, match="submission 'nadamw' appears twice"):
+        score_logs([csv.parents[3], copy], rules="v0.6")

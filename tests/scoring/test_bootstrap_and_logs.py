@@ -142,16 +142,21 @@ def test_proxy_runs_use_proxy_targets_and_their_own_pool(
     from autotune import facts
 
     proxy, official = facts.proxy("mnist"), facts.official("mnist", "v0.6")
+    # between the two targets: it meets exactly one of them, so the result says which
     between = (proxy.validation_target + official.validation_target) / 2
     meta = {"autotune_version": "0.1.0", "rules": "dev-v0.6", "workload": {"kind": "proxy"}}
     header = "accumulated_submission_time,global_step,preemption_count,score,validation/accuracy"
-    for sub, t in (("quick", 10.0), ("slow", 30.0)):
-        text = f"{header}\n{t},100,0,{t},{between}\n"
+    runs = (("quick", 10.0, proxy.validation_target), ("slow", 30.0, proxy.validation_target),
+            ("between", 20.0, between))  # fmt: skip
+    for sub, t, value in runs:
+        text = f"{header}\n{t},100,0,{t},{value}\n"
         folder = write_trial(sub, 0, "mnist", 1, text=text).parent
         (folder / "meta_data_0.json").write_text(json.dumps(meta))
     result = score_logs(tmp_path / "logs")
     assert result.rules == "dev-v0.6" and result.scoring.base_workloads == ("mnist",)
-    assert result.times.loc["quick", "mnist"] == 10.0  # reached: proxy target, not 0.97
+    assert result.times.loc["quick", "mnist"] == 10.0
+    proxy_met = between >= proxy.validation_target  # accuracy: higher is better
+    assert result.times.loc["between", "mnist"] == (20.0 if proxy_met else math.inf)
     assert result.scores["quick"] == 1.0 and 0 < result.scores["slow"] < 1
     assert any("proxy workloads" in note for note in result.notes)
 

@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 
+from autotune import multidevice
 from tests.search.search_helpers import EXITING, NADAMW, run_error, search_args, snapshot
+
+HAVE = multidevice.available_devices()[0]  # GPUs, else CPU cores this process may use
 
 
 @pytest.mark.parametrize(
@@ -18,6 +21,10 @@ from tests.search.search_helpers import EXITING, NADAMW, run_error, search_args,
         (["--sampler", "grid"], "unknown sampler 'grid'"),
         (["--rules", "v9"], "unknown rules 'v9'"),
         (["--jobs", "0"], "--jobs must be at least 1"),
+        (["--devices", "0"], "--devices must be at least 1"),
+        (["--devices", "2", "--framework", "jax"], "--devices 2 runs PyTorch DDP"),
+        (["--devices", str(HAVE + 1)], f"--devices {HAVE + 1} x --jobs 1 needs {HAVE + 1} dev"),
+        (["--devices", "2", "--jobs", str(HAVE)], f"needs {2 * HAVE} devices; this machine has"),
         (["--search-space", "nowhere.json"], "search space 'nowhere.json' does not exist"),
     ],
 )

@@ -20,6 +20,7 @@ from tests.search.search_helpers import (
     NADAMW,
     mlflow_runs,
     placed_trials,
+    run_error,
     run_json,
     search_args,
     snapshot,
@@ -100,6 +101,12 @@ def test_kill_9_then_resume_runs_the_exact_quota(
                        "--studies", "3", "--trials", "1", "--jobs", "2")  # fmt: skip
     proc = _coordinator(argv)
     _wait_mid_search(out, proc)
+    # A second coordinator of the same search is refused while the first one lives,
+    # before it touches a trial (its reconcile would fail the first one's RUNNING trials).
+    # The kill -9 below must not block the resume.
+    err = run_error(capsys, argv)
+    assert f"already being run by another live coordinator (pid {proc.pid} on" in err
+    assert "FAIL" not in [state for _, state in trial_states(out)]
     done_before = {(s, t.number) for s, t in placed_trials(out) if t.state.name == "COMPLETE"}
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()

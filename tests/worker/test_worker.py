@@ -27,10 +27,11 @@ ROOT = Path(__file__).resolve().parents[2]
 NADAMW = str(ROOT / "search_spaces" / "nadamw.json")
 
 
-def publish(storage: str, name: str, trials: int, tracking: str, out: Path) -> None:
+def publish(storage: str, name: str, trials: int, tracking: str, out: Path, *extra: str) -> None:
     argv = ["publish", "--storage", storage, "--name", name, "--submission", "baseline",
             "--workload", "mnist", "--search-space", NADAMW, "--rules", "dev",
-            "--trials", str(trials), "--budget-sec", "1", "--tracking-uri", tracking, "--json"]  # fmt: skip
+            "--trials", str(trials), "--budget-sec", "1", "--tracking-uri", tracking, "--json",
+            *extra]  # fmt: skip
     cwd = os.getcwd()
     os.chdir(out)  # the publisher's default files (none expected) stay in tmp
     try:
@@ -165,15 +166,23 @@ def test_bad_input_is_one_clear_line(
               "--workload", "mnist", "--search-space", NADAMW]  # fmt: skip
     assert "pass --storage postgresql://" in _error(capsys, sqlite)
     publish(pg_url, "versioned", 1, mlflow_server, tmp_path)
+    too_many = str(multidevice.available_devices()[0] + 1)  # the publisher needs no devices
+    publish(pg_url, "big", 1, mlflow_server, tmp_path, "--devices", too_many)
     capsys.readouterr()
-    too_many = str(multidevice.available_devices()[0] + 1)
+    err = _error(capsys, ["worker", "--storage", pg_url, "--experiment", "big",
+                          "--out", str(tmp_path / "w")])  # fmt: skip
+    assert f"--devices {too_many} x --jobs 1 needs {too_many} devices; this machine has" in err
     err = _error(capsys, ["worker", "--storage", pg_url, "--experiment", "versioned",
-                          "--out", str(tmp_path / "w"), "--devices", too_many])  # fmt: skip
-    assert f"--devices {too_many} is more than this machine has" in err
+                          "--out", str(tmp_path / "w"), "--devices", "2"])  # fmt: skip
+    assert "'versioned' was published with --devices 1 per trial" in err
     monkeypatch.setattr("autotune.__version__", "9.9.9")
     err = _error(capsys, ["worker", "--storage", pg_url, "--experiment", "versioned"])
     assert "autotune 0.1.0; this process runs autotune 9.9.9" in err
-    assert [t.state.name for t in all_trials(pg_url)] == ["WAITING"]  # nothing claimed
+    again = ["publish", "--storage", pg_url, "--name", "versioned", "--submission", "baseline",
+             "--workload", "mnist", "--search-space", NADAMW, "--rules", "dev", "--trials", "1",
+             "--budget-sec", "1", "--tracking-uri", mlflow_server]  # fmt: skip
+    assert "autotune 0.1.0; this process runs autotune 9.9.9" in _error(capsys, again)
+    assert [t.state.name for t in all_trials(pg_url)] == ["WAITING"] * 2  # nothing claimed
 
 
 def test_worker_runs_its_trials_on_two_devices(
@@ -181,10 +190,10 @@ def test_worker_runs_its_trials_on_two_devices(
 ) -> None:
     if multidevice.available_devices()[0] < 2:
         pytest.skip("needs 2 devices (CPU cores)")
-    publish(pg_url, "ddp", 1, mlflow_server, tmp_path)
-    capsys.readouterr()
+    publish(pg_url, "ddp", 1, mlflow_server, tmp_path, "--devices", "2")
+    capsys.readouterr()  # the worker takes the device count from the published search
     argv = ["worker", "--storage", pg_url, "--experiment", "ddp", "--out", str(tmp_path / "w"),
-            "--devices", "2", "--json"]  # fmt: skip
+            "--json"]  # fmt: skip
     code = main(argv)
     assert code == 0, capsys.readouterr().err
     trials = all_trials(pg_url)

@@ -18,9 +18,8 @@ from workloads.imagenet_resnet.resnet import ResNet, ResNetConfig
 
 class CifarWorkload(TorchWorkload):
     def build_model(self) -> nn.Module:
-        tiny = {"stage_sizes": (1, 1), "width": 4} if self.overrides.get("tiny") else {}
         config = ResNetConfig.from_overrides(
-            {**self.overrides, **tiny}, block="basic", num_classes=len(CIFAR_PHOTOS)
+            self.overrides, block="basic", num_classes=len(CIFAR_PHOTOS)
         )
         return ResNet(config)
 

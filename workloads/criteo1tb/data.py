@@ -21,10 +21,15 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-__all__ = ["N_CATEGORICAL", "N_DENSE", "ClickModel", "generate"]
+from autotune.data_cache import cached_arrays
+from autotune.spec import Workload
+
+__all__ = ["N_CATEGORICAL", "N_DENSE", "ClickModel", "generate", "hash_ids", "load_splits"]
 
 N_DENSE, N_CATEGORICAL = 13, 26
 DATA_VERSION = 1
+SPLIT_SEED = 0
+_HASH = np.uint64(0x9E3779B97F4A7C15)
 
 
 @dataclass(frozen=True)
@@ -107,3 +112,31 @@ def generate(sizes: dict[str, int], seed: int, model: ClickModel) -> dict[str, n
         loss = -(y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps)).mean()
         out[f"bayes_loss_{split}"] = np.array(loss)
     return out
+
+
+def hash_ids(ids: np.ndarray, vocab_size: int) -> np.ndarray:
+    """Global categorical ids hashed into ``vocab_size`` rows (collisions included, as
+    hashing Criteo's 8-hex-digit values into a fixed vocabulary has)."""
+    mixed = (ids.astype(np.uint64) * _HASH) >> np.uint64(20)
+    return (mixed % np.uint64(vocab_size)).astype(np.int64)
+
+
+def load_splits(workload: Workload, vocab_size: int) -> dict[str, dict[str, np.ndarray]]:
+    """``{split: {"inputs", "targets"}}`` at ``workload``'s sizes (cached; read by either
+    framework). As AlgoPerf's input pipeline, ``inputs`` is one float32 array: the 13
+    dense features then the 26 ids hashed into ``vocab_size`` rows; ``eval_train`` is the
+    first ``num_eval_train_examples`` of train."""
+    model = ClickModel()
+    sizes = {"train": workload.num_train_examples,
+             "validation": workload.num_validation_examples,
+             "test": workload.num_test_examples}  # fmt: skip
+    key = f"criteo-v{DATA_VERSION}-{model.key()}-{sorted(sizes.items())}-seed{SPLIT_SEED}"
+    arrays = cached_arrays(key.replace(" ", ""), lambda: generate(sizes, SPLIT_SEED, model))
+    splits = {}
+    for split in sizes:
+        ids = hash_ids(arrays[f"{split}_cat"], vocab_size).astype(np.float32)
+        inputs = np.concatenate([arrays[f"{split}_dense"], ids], axis=1)
+        splits[split] = {"inputs": inputs, "targets": arrays[f"{split}_y"]}
+    n = workload.num_eval_train_examples
+    splits["eval_train"] = {k: v[:n] for k, v in splits["train"].items()}
+    return splits

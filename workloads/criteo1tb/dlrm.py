@@ -18,7 +18,7 @@ import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -40,10 +40,16 @@ class DlrmConfig:
     use_layer_norm: bool = False
     use_resnet: bool = False
     embedding_init_scale: float | None = None
+    # The model of ``tiny`` runs (contract and parity tests), in either framework.
+    TINY: ClassVar[dict[str, Any]] = {
+        "vocab_size": 1024, "embed_dim": 4, "bottom_mlp": (8, 4), "top_mlp": (16, 1),
+    }  # fmt: skip
 
     @classmethod
     def from_overrides(cls, overrides: Mapping[str, Any], **defaults: Any) -> DlrmConfig:
-        return config_from_overrides(cls, overrides, **defaults)
+        """``defaults``, then ``overrides``, then the ``tiny`` sizes if it is set."""
+        tiny = cls.TINY if overrides.get("tiny") else {}
+        return config_from_overrides(cls, {**overrides, **tiny}, **defaults)
 
 
 class _Mlp(nn.Module):

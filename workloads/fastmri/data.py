@@ -16,10 +16,22 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ACCELERATION", "CENTER_FRACTION", "make_volumes", "undersampling_mask"]
+from autotune.data_cache import cached_arrays
+from autotune.spec import Workload
+
+__all__ = [
+    "ACCELERATION",
+    "CENTER_FRACTION",
+    "KEYS",
+    "load_splits",
+    "make_volumes",
+    "undersampling_mask",
+]
 
 DATA_VERSION = 1
 CENTER_FRACTION, ACCELERATION = 0.08, 4.0
+KEYS = ("inputs", "targets", "mean", "std", "volume_max")  # per example, every split
+SPLIT_SEED = 0
 
 
 def undersampling_mask(num_cols: int, rng: np.random.Generator) -> np.ndarray:
@@ -108,3 +120,18 @@ def make_volumes(
         for key, values in parts.items():
             out[f"{split}_{key}"] = np.concatenate(values)[:n]
     return out
+
+
+def load_splits(workload: Workload, image_size: int) -> dict[str, dict[str, np.ndarray]]:
+    """``{split: {key: array}}`` at ``workload``'s sizes (cached; read by either
+    framework); ``eval_train`` is the first ``num_eval_train_examples`` of train."""
+    sizes = {"train": workload.num_train_examples,
+             "validation": workload.num_validation_examples,
+             "test": workload.num_test_examples}  # fmt: skip
+    key = f"fastmri-v{DATA_VERSION}-{image_size}px-{sorted(sizes.items())}-seed{SPLIT_SEED}"
+    arrays = cached_arrays(key.replace(" ", ""),
+                           lambda: make_volumes(sizes, SPLIT_SEED, image_size))  # fmt: skip
+    splits = {s: {k: arrays[f"{s}_{k}"] for k in KEYS} for s in sizes}
+    n = workload.num_eval_train_examples
+    splits["eval_train"] = {k: v[:n] for k, v in splits["train"].items()}
+    return splits

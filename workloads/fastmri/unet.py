@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -32,10 +32,15 @@ class UNetConfig:
     dropout_rate: float = 0.0
     activation: str = "leaky_relu"
     use_layer_norm: bool = False
+    # The model of ``tiny`` runs (contract and parity tests), in either framework.
+    TINY: ClassVar[dict[str, Any]] = {"num_channels": 2, "num_pool_layers": 1}
 
     @classmethod
     def from_overrides(cls, overrides: Mapping[str, Any], **defaults: Any) -> UNetConfig:
-        return config_from_overrides(cls, overrides, data_keys=("image_size",), **defaults)
+        """``defaults``, then ``overrides``, then the ``tiny`` sizes if it is set."""
+        tiny = cls.TINY if overrides.get("tiny") else {}
+        return config_from_overrides(cls, {**overrides, **tiny}, data_keys=("image_size",),
+                                     **defaults)  # fmt: skip
 
 
 def _norm(channels: int, config: UNetConfig) -> nn.Module:

@@ -10,8 +10,11 @@ ImageNet-v2 is a fresh draw of ImageNet's distribution). Grayscale photos are re
 over the three channels.
 
 Crops are built once per (photo set, sizes, seed) and cached as uint8 by
-:func:`autotune.data_cache.cached_arrays`; :func:`load_photo_splits` normalises them
-per channel with the training mean and standard deviation.
+:func:`autotune.data_cache.cached_arrays`; :func:`photo_arrays` normalises them per
+channel with the training mean and standard deviation into numpy splits that both
+frameworks read (:func:`workload_photo_splits` at a workload's sizes). numpy only: the
+area averaging reproduces ``torch.nn.functional.adaptive_avg_pool2d`` exactly (integer
+window sums), so the cached crops are the same bytes as when torch computed them.
 """
 
 from __future__ import annotations
@@ -20,13 +23,18 @@ import hashlib
 from collections.abc import Callable, Sequence
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from autotune.data_cache import cached_arrays
 from autotune.errors import UserError
+from autotune.spec import Workload
 
-__all__ = ["CIFAR_PHOTOS", "IMAGENET_PHOTOS", "load_photo_splits", "photo_crops"]
+__all__ = [
+    "CIFAR_PHOTOS",
+    "IMAGENET_PHOTOS",
+    "photo_arrays",
+    "photo_crops",
+    "workload_photo_splits",
+]
 
 DATA_VERSION = 1
 TRAIN_FRACTION = 0.75  # columns [0, 75 %) train; [75 %, 100 %) validation and test
@@ -92,20 +100,33 @@ def _region(image: np.ndarray, held_out: bool) -> np.ndarray:
     return image[:, cut:] if held_out else image[:, :cut]
 
 
+def _area_average(crop: np.ndarray, size: int) -> np.ndarray:
+    """``(side, side, 3)`` uint8 -> ``(3, size, size)`` float64 window means, the windows of
+    ``torch.nn.functional.adaptive_avg_pool2d`` (``[floor(i s / n), ceil((i + 1) s / n))``),
+    summed exactly in integers through an integral image."""
+    side = crop.shape[0]
+    idx = np.arange(size)
+    start, end = (idx * side) // size, -((-(idx + 1) * side) // size)
+    integral = np.zeros((side + 1, side + 1, 3), np.int64)
+    integral[1:, 1:] = crop.astype(np.int64).cumsum(0).cumsum(1)
+    r0, r1, c0, c1 = start[:, None], end[:, None], start[None, :], end[None, :]
+    sums = integral[r1, c1] - integral[r0, c1] - integral[r1, c0] + integral[r0, c0]
+    counts = ((r1 - r0) * (c1 - c0))[:, :, None]
+    return np.moveaxis(sums / counts, -1, 0)
+
+
 def _crops(region: np.ndarray, n: int, size: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` random square crops of ``region``, area-averaged to ``size`` x ``size``."""
     h, w, _ = region.shape
     biggest = min(MAX_CROP, h, w)
     sides = np.exp(rng.uniform(np.log(MIN_CROP), np.log(biggest), n)).astype(int)
     out = np.empty((n, 3, size, size), np.uint8)
-    source = torch.tensor(region).permute(2, 0, 1).float()
     for i, side in enumerate(sides):
         top, left = rng.integers(0, h - side + 1), rng.integers(0, w - side + 1)
-        crop = source[None, :, top : top + side, left : left + side]
-        small = F.adaptive_avg_pool2d(crop, size)[0]
+        small = _area_average(region[top : top + side, left : left + side], size)
         if rng.random() < 0.5:
-            small = small.flip(-1)
-        out[i] = small.round().clamp(0, 255).to(torch.uint8).numpy()
+            small = small[:, :, ::-1]
+        out[i] = np.clip(np.round(small), 0, 255).astype(np.uint8)
     return out
 
 
@@ -135,10 +156,10 @@ def _cache_key(photos: Sequence[str], sizes: dict[str, int], seed: int, image_si
     return f"photo-crops-v{DATA_VERSION}-{digest}-seed{seed}"
 
 
-def load_photo_splits(
+def photo_arrays(
     photos: Sequence[str], sizes: dict[str, int], seed: int, image_size: int = 32
-) -> dict[str, dict[str, torch.Tensor]]:
-    """Normalised float32 splits ``{split: {"inputs", "targets"}}``, cached on disk."""
+) -> dict[str, dict[str, np.ndarray]]:
+    """Normalised float32 numpy splits ``{split: {"inputs", "targets"}}``, cached on disk."""
     key = _cache_key(photos, sizes, seed, image_size)
     arrays = cached_arrays(key, lambda: photo_crops(photos, sizes, seed, image_size))
     train = arrays["train_x"].astype(np.float32)
@@ -146,8 +167,22 @@ def load_photo_splits(
     std = train.std(axis=(0, 2, 3), keepdims=True)
     return {
         split: {
-            "inputs": torch.from_numpy((arrays[f"{split}_x"].astype(np.float32) - mean) / std),
-            "targets": torch.from_numpy(arrays[f"{split}_y"]),
+            "inputs": (arrays[f"{split}_x"].astype(np.float32) - mean) / std,
+            "targets": arrays[f"{split}_y"],
         }
         for split in sizes
     }
+
+
+def workload_photo_splits(
+    workload: Workload, photos: tuple[str, ...], seed: int = 0
+) -> dict[str, dict[str, np.ndarray]]:
+    """The photo-crop splits at the sizes ``workload``'s facts give; ``eval_train`` is the
+    first ``num_eval_train_examples`` of train (either framework's workload)."""
+    sizes = {"train": workload.num_train_examples,
+             "validation": workload.num_validation_examples,
+             "test": workload.num_test_examples}  # fmt: skip
+    splits = photo_arrays(photos, sizes, seed)
+    n_eval_train = workload.num_eval_train_examples
+    splits["eval_train"] = {k: v[:n_eval_train] for k, v in splits["train"].items()}
+    return splits

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -39,11 +39,15 @@ class ResNetConfig:
     num_classes: int = 21
     activation: str = "relu"
     bn_init_scale: float = 0.0
+    # The model of ``tiny`` runs (contract and parity tests), in either framework.
+    TINY: ClassVar[dict[str, Any]] = {"stage_sizes": (1, 1), "width": 4}
 
     @classmethod
     def from_overrides(cls, overrides: Mapping[str, Any], **defaults: Any) -> ResNetConfig:
-        """The config that ``defaults`` and then a workload's ``overrides`` describe."""
-        config = config_from_overrides(cls, overrides, **defaults)
+        """The config that ``defaults`` and then a workload's ``overrides`` describe (and
+        the ``tiny`` sizes on top when ``overrides["tiny"]`` is set)."""
+        tiny = cls.TINY if overrides.get("tiny") else {}
+        config = config_from_overrides(cls, {**overrides, **tiny}, **defaults)
         if config.activation not in ACTIVATIONS:
             raise UserError(f"unknown activation '{config.activation}'; use {list(ACTIVATIONS)}")
         if config.block not in ("basic", "bottleneck"):

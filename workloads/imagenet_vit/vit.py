@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -39,10 +39,16 @@ class ViTConfig:
     use_post_layer_norm: bool = False
     use_map: bool = False
     use_representation: bool = True  # AlgoPerf's pre-logits layer: dense + tanh
+    # The model of ``tiny`` runs (contract and parity tests), in either framework.
+    TINY: ClassVar[dict[str, Any]] = {
+        "width": 16, "depth": 1, "mlp_dim": 32, "num_heads": 2, "patch_size": 8,
+    }  # fmt: skip
 
     @classmethod
     def from_overrides(cls, overrides: Mapping[str, Any], **defaults: Any) -> ViTConfig:
-        return config_from_overrides(cls, overrides, **defaults)
+        """``defaults``, then ``overrides``, then the ``tiny`` sizes if it is set."""
+        tiny = cls.TINY if overrides.get("tiny") else {}
+        return config_from_overrides(cls, {**overrides, **tiny}, **defaults)
 
 
 def sincos_2d(grid: int, width: int, temperature: float = 10_000.0) -> torch.Tensor:

@@ -5,26 +5,29 @@ subsampler (4x in time) with a linear projection, sinusoidal positions and input
 dropout, then ``num_blocks`` Conformer blocks (half-step feed-forward, multi-head
 self-attention over the unpadded frames, convolution module with GLU, depthwise
 convolution, batch norm and swish, half-step feed-forward, and a final LayerNorm
-unless ``use_post_layer_norm`` is false), then a linear layer to the characters.
-``attention_temperature`` divides the attention logits. AlgoPerf's full size:
-``encoder_dim=512``, 8 heads, 4 blocks, kernel 32, subsampler channels 512.
+unless ``use_post_layer_norm`` is false), then a LayerNorm and a linear layer to the
+vocabulary. Attention queries carry AlgoPerf's learned per-dimension scale
+(``1.4427 softplus(s)``, 1 at initialisation); the depthwise convolution has no bias.
+``attention_temperature`` divides the attention logits. AlgoPerf's full size
+(``full_size_model``): ``encoder_dim=512``, 8 heads, 4 blocks, kernel 5, subsampler
+channels 512, 1024 SentencePiece outputs: 32.32M parameters.
 Data, CTC loss and WER: :mod:`workloads.speech`.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from workloads.librispeech_conformer.config import model_config
 from workloads.speech.layers import Subsample, sinusoidal, subsample_paddings
 from workloads.speech.workload import VOCAB_SIZE, SpeechWorkload
 
-# The model of ``tiny`` runs (contract tests).
-TINY = {"encoder_dim": 16, "num_heads": 2, "num_blocks": 1, "kernel_size": 3,
-        "subsample_channels": 4}  # fmt: skip
+QUERY_SCALE_NORM = 1.0 / math.log(2.0)  # makes softplus(0) scale queries by 1
 
 
 class FeedForward(nn.Module):
@@ -50,10 +53,12 @@ class SelfAttention(nn.Module):
             nn.Linear(dim, dim),
         )
         self.drop = nn.Dropout(dropout)
+        self.query_scale = nn.Parameter(torch.zeros(dim // heads))
 
     def forward(self, x: torch.Tensor, key_mask: torch.Tensor) -> torch.Tensor:
         q, k, v = (t.unflatten(-1, (self.heads, -1)).transpose(1, 2)
                    for t in self.qkv(self.norm(x)).chunk(3, -1))  # fmt: skip
+        q = q * (QUERY_SCALE_NORM * F.softplus(self.query_scale))
         scale = 1.0 / (math.sqrt(q.shape[-1]) * self.temperature)
         y = F.scaled_dot_product_attention(
             q, k, v, attn_mask=key_mask[:, None, None, :], scale=scale
@@ -67,7 +72,7 @@ class ConvModule(nn.Module):
     def __init__(self, dim: int, kernel: int, dropout: float) -> None:
         super().__init__()
         self.norm, self.expand = nn.LayerNorm(dim), nn.Linear(dim, 2 * dim)
-        self.depthwise = nn.Conv1d(dim, dim, kernel, padding=kernel // 2, groups=dim)
+        self.depthwise = nn.Conv1d(dim, dim, kernel, padding=kernel // 2, groups=dim, bias=False)
         self.bn, self.project = nn.BatchNorm1d(dim), nn.Linear(dim, dim)
         self.drop = nn.Dropout(dropout)
 
@@ -98,7 +103,7 @@ class Conformer(nn.Module):
     """``(features, paddings) -> (logits, logit_paddings)`` at a quarter of the frame rate."""
 
     def __init__(self, vocab_size: int = VOCAB_SIZE, encoder_dim: int = 512,
-                 num_heads: int = 8, num_blocks: int = 4, kernel_size: int = 32,
+                 num_heads: int = 8, num_blocks: int = 4, kernel_size: int = 5,
                  subsample_channels: int = 512, dropout_rate: float = 0.1,
                  attention_temperature: float = 1.0, use_post_layer_norm: bool = True,
                  activation: str = "swish") -> None:  # fmt: skip
@@ -109,6 +114,7 @@ class Conformer(nn.Module):
                            attention_temperature, use_post_layer_norm, activation)
             for _ in range(num_blocks)
         )  # fmt: skip
+        self.norm = nn.LayerNorm(encoder_dim)
         self.head = nn.Linear(encoder_dim, vocab_size)
 
     def forward(self, x: torch.Tensor, paddings: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -118,23 +124,21 @@ class Conformer(nn.Module):
         valid = 1.0 - paddings
         for block in self.blocks:
             x = block(x, valid)
-        return self.head(x), paddings
+        return self.head(self.norm(x)), paddings
 
 
 class ConformerWorkload(SpeechWorkload):
     """The conformer proxy; variants set ``attention_temperature``, ``use_post_layer_norm``
     or ``activation``."""
 
+    full_size_model: ClassVar[dict[str, Any]] = {
+        "vocab_size": 1024,
+        "encoder_dim": 512,
+        "num_heads": 8,
+        "num_blocks": 4,
+        "kernel_size": 5,
+        "subsample_channels": 512,
+    }
+
     def build_model(self) -> nn.Module:
-        o = {**self.overrides, **(TINY if self.overrides.get("tiny") else {})}
-        return Conformer(
-            encoder_dim=int(o.get("encoder_dim", 64)),
-            num_heads=int(o.get("num_heads", 4)),
-            num_blocks=int(o.get("num_blocks", 2)),
-            kernel_size=int(o.get("kernel_size", 15)),
-            subsample_channels=int(o.get("subsample_channels", 32)),
-            dropout_rate=float(o.get("dropout_rate", 0.1)),
-            attention_temperature=float(o.get("attention_temperature", 1.0)),
-            use_post_layer_norm=bool(o.get("use_post_layer_norm", True)),
-            activation=str(o.get("activation", "swish")),
-        )
+        return Conformer(**model_config(self.overrides))

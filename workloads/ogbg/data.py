@@ -23,12 +23,21 @@ import numpy as np
 from autotune.data_cache import cached_arrays
 from autotune.errors import UserError
 
-__all__ = ["DATA_VERSION", "MAX_ATOMS", "load_molecules"]
+__all__ = [
+    "DATA_VERSION",
+    "GRAPH_KEYS",
+    "MAX_ATOMS",
+    "load_molecules",
+    "load_splits",
+    "padded_graphs",
+]
 
 DATA_VERSION = "ogbg-rdkit-v1"
 MAX_ATOMS = 64  # larger molecules are dropped, to keep padded batches compact
 MIN_POSITIVES = 30  # fragments rarer than this over all molecules are not tasks
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
+# The per-graph arrays a model reads (the rest of a batch: ``targets``, ``weights``).
+GRAPH_KEYS = ("inputs", "edge_features", "senders", "receivers", "n_node", "n_edge")
 
 # OGB's allowable feature values (ogb.utils.features); the last entry is "misc".
 _ATOM_LISTS: tuple[list[Any], ...] = (
@@ -161,3 +170,47 @@ def _build(seed: int) -> dict[str, np.ndarray]:
 def load_molecules(seed: int = 0) -> dict[str, np.ndarray]:
     """The featurised molecules (flat, ragged arrays), built once and cached."""
     return cached_arrays(f"{DATA_VERSION}-seed{seed}", lambda: _build(seed))
+
+
+def padded_graphs(arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
+    """The graphs ``rows`` of the flat cache arrays as padded per-graph arrays.
+
+    ``inputs`` (node features ``[B, N_max, 9]``), ``edge_features`` (``[B, E_max, 3]``),
+    ``senders``/``receivers`` (local node indices, 0 on padding), the true
+    ``n_node``/``n_edge``, ``targets`` and ``weights`` (1 where a label is observed).
+    ``N_max``/``E_max`` are over all molecules, so every batch has one shape.
+    """
+    n_node, n_edge = arrays["n_node"], arrays["n_edge"]
+    node_start = np.concatenate([[0], np.cumsum(n_node)])
+    edge_start = np.concatenate([[0], np.cumsum(n_edge)])
+    n_max, e_max = int(n_node.max()), int(n_edge.max())
+    nodes = np.zeros((len(rows), n_max, 9), np.int16)
+    edges = np.zeros((len(rows), e_max, 3), np.int16)
+    index = np.zeros((len(rows), e_max, 2), np.int32)
+    for out, g in enumerate(rows):
+        nodes[out, : n_node[g]] = arrays["node_feat"][node_start[g] : node_start[g + 1]]
+        edges[out, : n_edge[g]] = arrays["edge_feat"][edge_start[g] : edge_start[g + 1]]
+        index[out, : n_edge[g]] = arrays["edge_index"][edge_start[g] : edge_start[g + 1]]
+    return {
+        "inputs": nodes, "edge_features": edges,
+        "senders": index[..., 0], "receivers": index[..., 1],
+        "n_node": n_node[rows], "n_edge": n_edge[rows],
+        "targets": arrays["labels"][rows].astype(np.float32),
+        "weights": arrays["observed"][rows].astype(np.float32),
+    }  # fmt: skip
+
+
+def load_splits(
+    seed: int, sizes: dict[str, int], num_eval_train: int
+) -> dict[str, dict[str, np.ndarray]]:
+    """Padded graphs per split (``train``, ``validation``, ``test`` cut to ``sizes``, 0 =
+    all; ``eval_train`` = the first ``num_eval_train`` training graphs, 0 = as many as
+    validation), for either framework."""
+    arrays = load_molecules(seed)
+    out = {}
+    for code, name in enumerate(("train", "validation", "test")):
+        rows = np.flatnonzero(arrays["split"] == code)
+        out[name] = padded_graphs(arrays, rows[: sizes[name] or None])
+    n_eval = num_eval_train or len(out["validation"]["targets"])
+    out["eval_train"] = {k: v[:n_eval] for k, v in out["train"].items()}
+    return out

@@ -8,6 +8,7 @@ corpus-level (total word edits over total reference words).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -28,10 +29,11 @@ def ctc_loss(logits: torch.Tensor, logit_paddings: torch.Tensor, targets: torch.
     return {"summed": per.sum(), "n_valid_examples": counts.sum(), "per_example": per}
 
 
-def greedy_decode(logits: torch.Tensor, logit_paddings: torch.Tensor) -> list[list[int]]:
-    """Best path per utterance: argmax per frame, repeats merged, blanks dropped."""
-    best = logits.argmax(-1).tolist()
-    lengths = (1 - logit_paddings).sum(1).long().tolist()
+def greedy_decode(logits: np.ndarray, logit_paddings: np.ndarray) -> list[list[int]]:
+    """Best path per utterance: argmax per frame, repeats merged, blanks dropped
+    (framework-free: numpy arrays of either framework's outputs)."""
+    best = np.asarray(logits).argmax(-1).tolist()
+    lengths = (1 - np.asarray(logit_paddings)).sum(1).astype(np.int64).tolist()
     out = []
     for path, n in zip(best, lengths, strict=True):
         ids, prev = [], 0

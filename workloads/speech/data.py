@@ -14,6 +14,7 @@ cached (synthesis takes tens of seconds), so trials never pay for it.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +22,10 @@ from autotune.data_cache import cached_arrays
 from autotune.errors import UserError
 from workloads.speech.synth import SAMPLE_RATE, speaker
 
-__all__ = ["ALPHABET", "DATA_VERSION", "N_MELS", "decode_text", "encode_text", "load_speech"]
+__all__ = [
+    "ALPHABET", "DATA_VERSION", "N_MELS", "decode_text", "encode_text", "load_speech",
+    "load_splits", "padded_utterances", "trim",
+]  # fmt: skip
 
 DATA_VERSION = "speech-espeak-v2"
 SPLIT_SIZES = {"train": 2400, "validation": 300, "test": 300}
@@ -127,3 +131,43 @@ def _build(seed: int) -> dict[str, np.ndarray]:
 def load_speech(seed: int = 0) -> dict[str, np.ndarray]:
     """The synthesised utterances (flat features, frame counts, padded char ids), cached."""
     return cached_arrays(f"{DATA_VERSION}-seed{seed}", lambda: _build(seed))
+
+
+def padded_utterances(arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
+    """The utterances ``rows`` of the cache arrays as one padded batch: ``inputs``
+    (float16 features ``[B, T_max, N_MELS]``, 0 on padding), ``input_paddings`` (1.0 on
+    padded frames) and ``targets`` (int32 character ids, 0 = padding)."""
+    frames = arrays["frames"]
+    starts = np.concatenate([[0], np.cumsum(frames)])
+    t_max = int(frames[rows].max()) if len(rows) else 1
+    feats = np.zeros((len(rows), t_max, arrays["features"].shape[1]), np.float16)
+    for out, r in enumerate(rows):
+        feats[out, : frames[r]] = arrays["features"][starts[r] : starts[r + 1]]
+    paddings = (np.arange(t_max)[None, :] >= frames[rows][:, None]).astype(np.float32)
+    return {"inputs": feats, "input_paddings": paddings,
+            "targets": arrays["targets"][rows].astype(np.int32)}  # fmt: skip
+
+
+def trim(batch: dict[str, Any]) -> dict[str, Any]:
+    """Drop the trailing frames and target columns that are padding in every row (numpy
+    arrays or torch tensors); other keys pass through."""
+    t = max(int((batch["input_paddings"] == 0).sum(1).max()), 1)
+    n = max(int((batch["targets"] > 0).sum(1).max()), 1)
+    return {**batch, "inputs": batch["inputs"][:, :t],
+            "input_paddings": batch["input_paddings"][:, :t], "targets": batch["targets"][:, :n]}  # fmt: skip
+
+
+def load_splits(
+    seed: int, sizes: dict[str, int], num_eval_train: int
+) -> dict[str, dict[str, np.ndarray]]:
+    """Padded utterances per split (``train``, ``validation``, ``test`` cut to ``sizes``,
+    0 = all; ``eval_train`` = the first ``num_eval_train`` training utterances, 0 = as
+    many as validation), for either framework."""
+    arrays = load_speech(seed)
+    out = {}
+    for code, (name, size) in enumerate(sizes.items()):
+        rows = np.flatnonzero(arrays["split"] == code)[: size or None]
+        out[name] = padded_utterances(arrays, rows)
+    n_eval = num_eval_train or len(out["validation"]["targets"])
+    out["eval_train"] = {k: v[:n_eval] for k, v in out["train"].items()}
+    return out

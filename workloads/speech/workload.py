@@ -1,9 +1,11 @@
-"""The PyTorch side shared by the librispeech proxies: splits, batching, CTC loss and WER.
+"""The PyTorch side shared by the librispeech workloads: splits, batching, CTC loss and WER.
 
 A family supplies ``build_model``: a module mapping ``(features [B, T, 80],
 paddings [B, T])`` to ``(logits [B, T', V], logit_paddings [B, T'])``. As in AlgoPerf,
 ``model_fn`` returns that pair as its "logits", and ``loss_fn`` takes it with the
-padded character targets (0 = padding).
+padded character targets (0 = padding). At full size (``--data-dir``) batches are
+LibriSpeech audio turned into features by :mod:`workloads.speech.frontend`, targets are
+SentencePiece ids, and WER decodes them with the dataset's tokenizer.
 """
 
 from __future__ import annotations
@@ -16,53 +18,48 @@ import torch
 from torch import nn
 
 from autotune import spec
+from autotune.datasets import librispeech as librispeech_data
 from autotune.frameworks.torch_workload import Batch, TorchWorkload
-from workloads.speech import ctc
-from workloads.speech.data import ALPHABET, decode_text, load_speech
+from workloads.speech import ctc, frontend
+from workloads.speech.data import ALPHABET, decode_text, load_splits, trim
 
 __all__ = ["VOCAB_SIZE", "SpeechWorkload"]
 
 VOCAB_SIZE = len(ALPHABET) + 1  # + the CTC blank
 
 
-def _padded(arrays: dict[str, np.ndarray], rows: np.ndarray) -> Batch:
-    frames = arrays["frames"]
-    starts = np.concatenate([[0], np.cumsum(frames)])
-    t_max = int(frames[rows].max()) if len(rows) else 1
-    feats = np.zeros((len(rows), t_max, arrays["features"].shape[1]), np.float16)
-    for out, r in enumerate(rows):
-        feats[out, : frames[r]] = arrays["features"][starts[r] : starts[r + 1]]
-    paddings = (np.arange(t_max)[None, :] >= frames[rows][:, None]).astype(np.float32)
-    return {
-        "inputs": torch.from_numpy(feats),
-        "input_paddings": torch.from_numpy(paddings),
-        "targets": torch.from_numpy(arrays["targets"][rows].astype(np.int64)),
-    }
-
-
 def _trim(batch: Batch) -> Batch:
     """Drop all-padding frames and target columns; features to float32."""
-    t = max(int((batch["input_paddings"] == 0).sum(1).max()), 1)
-    n = max(int((batch["targets"] > 0).sum(1).max()), 1)
-    return {"inputs": batch["inputs"][:, :t].float(),
-            "input_paddings": batch["input_paddings"][:, :t],
-            "targets": batch["targets"][:, :n]}  # fmt: skip
+    batch = trim(batch)
+    return {**batch, "inputs": batch["inputs"].float()}
 
 
 class SpeechWorkload(TorchWorkload):
     """Base of the conformer and deepspeech proxies (CTC over characters, WER)."""
 
+    def adapt_batch(self, batch: Batch) -> Batch:
+        """Real LibriSpeech audio -> log-mel features (:mod:`workloads.speech.frontend`)."""
+        feats, paddings = frontend.features(batch["inputs"], batch["input_paddings"])
+        return {"inputs": feats, "input_paddings": paddings, "targets": batch["targets"]}
+
+    def decode(self, ids: list[int]) -> str:
+        """Text of CTC or target ids: characters (proxy) or SentencePiece pieces (full)."""
+        if self.data_dir is None:
+            return decode_text(ids)
+        if not hasattr(self, "_tokenizer"):
+            self._tokenizer = librispeech_data.load_tokenizer(self.data_dir)
+        size = self._tokenizer.get_piece_size()
+        return str(self._tokenizer.decode([int(i) for i in ids if 0 < i < size]))
+
     def load_splits(self) -> dict[str, Batch]:
-        arrays = load_speech(int(self.overrides.get("data_seed", 0)))
-        sizes = {"train": self.num_train_examples, "validation": self.num_validation_examples,
-                 "test": self.num_test_examples}  # fmt: skip
-        out = {}
-        for code, (name, size) in enumerate(sizes.items()):
-            rows = np.flatnonzero(arrays["split"] == code)[: size or None]
-            out[name] = _padded(arrays, rows)
-        n_eval = self.num_eval_train_examples or len(out["validation"]["targets"])
-        out["eval_train"] = {k: v[:n_eval] for k, v in out["train"].items()}
-        return out
+        sizes = self.split_sizes
+        splits = load_splits(int(self.overrides.get("data_seed", 0)), sizes,
+                             self.num_eval_train_examples)  # fmt: skip
+        return {
+            name: {k: torch.from_numpy(v.astype(np.int64) if k == "targets" else v)
+                   for k, v in d.items()}
+            for name, d in splits.items()
+        }  # fmt: skip
 
     def _build_input_queue(self, data_rng: Any, split: str, data_dir: str | None,
                            global_batch_size: int, cache: bool | None = None,
@@ -100,8 +97,8 @@ class SpeechWorkload(TorchWorkload):
             losses = self.loss_fn(batch["targets"], out)
             loss += float(losses["summed"])
             tokens += float(losses["n_valid_examples"])
-            hyps = [decode_text(ids) for ids in ctc.greedy_decode(*out)]
-            refs = [decode_text(row) for row in batch["targets"].tolist()]
+            hyps = [self.decode(ids) for ids in ctc.greedy_decode(*(t.cpu().numpy() for t in out))]
+            refs = [self.decode(row) for row in batch["targets"].tolist()]
             e, w = ctc.word_errors(hyps, refs)
             edits, words = edits + e, words + w
         return {"loss": loss / max(tokens, 1.0), "wer": edits / max(words, 1)}

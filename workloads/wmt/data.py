@@ -16,13 +16,14 @@ are disjoint by source.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from autotune.data_cache import cached_arrays
 from autotune.errors import UserError
 
-__all__ = ["DATA_VERSION", "EOS", "PAD", "Vocab", "load_pairs"]
+__all__ = ["DATA_VERSION", "EOS", "PAD", "Vocab", "load_pairs", "load_splits", "trim"]
 
 DATA_VERSION = "wmt-num2words-spm-v1"
 VOCAB_SIZE = 256
@@ -136,3 +137,32 @@ def load_pairs(seed: int = 0) -> tuple[dict[str, np.ndarray], Vocab]:
     """Encoded (de, en) pairs per split and their vocabulary, built once and cached."""
     arrays = cached_arrays(f"{DATA_VERSION}-seed{seed}", lambda: _build(seed))
     return arrays, Vocab(arrays["vocab"].tobytes())
+
+
+def trim(batch: dict[str, Any]) -> dict[str, Any]:
+    """Drop the trailing columns that are padding in every row of the batch (numpy arrays
+    or torch tensors): ``inputs`` sets its own width, ``targets`` that of ``weights``."""
+    out = dict(batch)
+    for key, cols in (("inputs", ("inputs",)), ("targets", ("targets", "weights"))):
+        length = int((batch[key] > 0).sum(1).max()) if len(batch[key]) else 0
+        for col in cols:
+            out[col] = batch[col][:, : max(length, 1)]
+    return out
+
+
+def load_splits(
+    seed: int, sizes: dict[str, int], num_eval_train: int
+) -> tuple[dict[str, dict[str, np.ndarray]], Vocab]:
+    """Per split, ``inputs`` and ``targets`` (int32 ids) and ``weights`` (1.0 on target
+    tokens), trimmed; ``train``/``validation``/``test`` cut to ``sizes`` (0 = all) and
+    ``eval_train`` the first ``num_eval_train`` training pairs (0 = as many as
+    validation). With the vocabulary. Shared by both frameworks."""
+    arrays, vocab = load_pairs(seed)
+    out = {}
+    for name, size in sizes.items():
+        targets = arrays[f"{name}_targets"][: size or None].astype(np.int32)
+        out[name] = trim({"inputs": arrays[f"{name}_inputs"][: size or None].astype(np.int32),
+                          "targets": targets, "weights": (targets > 0).astype(np.float32)})  # fmt: skip
+    n_eval = num_eval_train or len(out["validation"]["targets"])
+    out["eval_train"] = trim({k: v[:n_eval] for k, v in out["train"].items()})
+    return out, vocab

@@ -12,7 +12,7 @@ variant knobs (``post_ln``, ``attention_temp``, ``glu``/``activation``) are over
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import torch
@@ -20,72 +20,55 @@ import torch.nn.functional as F
 from torch import nn
 
 from autotune import spec
+from autotune.datasets import wmt as wmt_data
 from autotune.frameworks.torch_workload import Batch, TorchWorkload
-from workloads.wmt.data import EOS, Vocab, load_pairs
+from workloads.wmt.config import model_config
+from workloads.wmt.data import EOS, Vocab, load_splits, trim
 from workloads.wmt.metrics import corpus_bleu
 from workloads.wmt.models import Transformer
-
-# The model of ``tiny`` runs (contract tests).
-TINY = {"d_model": 16, "num_heads": 2, "mlp_dim": 32, "num_layers": 1}
 
 
 def shift_right(targets: torch.Tensor) -> torch.Tensor:
     return F.pad(targets, (1, 0))[:, :-1]
 
 
-def _trim(batch: Batch) -> Batch:
-    """Drop the trailing columns that are padding in every row of the batch."""
-    out = dict(batch)
-    for key, cols in (("inputs", ("inputs",)), ("targets", ("targets", "weights"))):
-        length = int((batch[key] > 0).sum(1).max()) if len(batch[key]) else 0
-        for col in cols:
-            out[col] = batch[col][:, : max(length, 1)]
-    return out
-
-
 class WmtWorkload(TorchWorkload):
     """The wmt proxy; variants override ``post_ln``, ``attention_temp`` or ``glu``."""
 
     vocab: Vocab
+    # AlgoPerf's Transformer-big-ish on WMT (133.52M parameters, 32k shared vocabulary).
+    full_size_model: ClassVar[dict[str, Any]] = {
+        "vocab_size": 32000,
+        "d_model": 1024,
+        "num_heads": 16,
+        "mlp_dim": 1024,
+        "num_layers": 6,
+    }
 
     def build_model(self) -> nn.Module:
-        o = {**self.overrides, **(TINY if self.overrides.get("tiny") else {})}
-        _ = self.splits  # the vocabulary comes with the data
-        return Transformer(
-            vocab_size=len(self.vocab),
-            d_model=int(o.get("d_model", 64)),
-            num_heads=int(o.get("num_heads", 4)),
-            mlp_dim=int(o.get("mlp_dim", 128)),
-            num_layers=int(o.get("num_layers", 2)),
-            dropout_rate=float(o.get("dropout_rate", 0.1)),
-            attention_dropout_rate=float(o.get("attention_dropout_rate", 0.1)),
-            attention_temp=float(o.get("attention_temp", 1.0)),
-            activation=str(o.get("activation", "relu")),
-            glu=bool(o.get("glu", False)),
-            post_ln=bool(o.get("post_ln", False)),
-        )
+        if self.data_dir is not None:  # the dataset's SentencePiece model (AlgoPerf's: 32k)
+            self.vocab = Vocab(wmt_data.model_path(self.data_dir).read_bytes())
+        elif not self.full_size:
+            _ = self.splits  # the vocabulary comes with the data
+        vocab_size = len(self.vocab) if hasattr(self, "vocab") else self.overrides["vocab_size"]
+        return Transformer(vocab_size=vocab_size, **model_config(self.overrides))
 
     def load_splits(self) -> dict[str, Batch]:
-        arrays, self.vocab = load_pairs(int(self.overrides.get("data_seed", 0)))
-        sizes = {"train": self.num_train_examples, "validation": self.num_validation_examples,
-                 "test": self.num_test_examples}  # fmt: skip
-        out = {}
-        for name, size in sizes.items():
-            targets = torch.from_numpy(arrays[f"{name}_targets"][: size or None].astype(np.int64))
-            out[name] = _trim({
-                "inputs": torch.from_numpy(arrays[f"{name}_inputs"][: size or None].astype(np.int64)),
-                "targets": targets, "weights": (targets > 0).float(),
-            })  # fmt: skip
-        n_eval = self.num_eval_train_examples or len(out["validation"]["targets"])
-        out["eval_train"] = _trim({k: v[:n_eval] for k, v in out["train"].items()})
-        return out
+        sizes = self.split_sizes
+        splits, self.vocab = load_splits(int(self.overrides.get("data_seed", 0)), sizes,
+                                         self.num_eval_train_examples)  # fmt: skip
+        return {
+            name: {k: torch.from_numpy(v.astype(np.int64) if k != "weights" else v)
+                   for k, v in d.items()}
+            for name, d in splits.items()
+        }  # fmt: skip
 
     def _build_input_queue(self, data_rng: Any, split: str, data_dir: str | None,
                            global_batch_size: int, cache: bool | None = None,
                            repeat_final_dataset: bool | None = None,
                            num_batches: int | None = None) -> Iterator[Batch]:  # fmt: skip
         batches = super()._build_input_queue(data_rng, split, data_dir, global_batch_size)
-        return (_trim(b) for b in batches)
+        return (trim(b) for b in batches)
 
     def forward(self, model: nn.Module, batch: dict[str, spec.Tensor]) -> spec.Tensor:
         return model(batch["inputs"], shift_right(batch["targets"]))

@@ -9,7 +9,7 @@ import torch
 from algoperf import spec
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
-STEP_FRACTION = 0.001  # of step_hint
+STEP_FRACTION = 0.0005  # of step_hint
 
 
 def _total_steps(workload):
