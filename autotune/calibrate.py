@@ -8,12 +8,21 @@ proxy, on this machine:
 1. for each optimizer (AdamW, NAdamW, Nesterov, heavy-ball momentum) and each
    learning rate of a log-spaced grid, train ``step_budget`` steps (warm-up + cosine
    over the step budget) through the timed runner, the other hyperparameters fixed
-   (:data:`FIXED`); keep each run's best validation value;
+   (:data:`FIXED`); keep each run's best validation value; while an optimizer's best
+   learning rate is an end of what it tried, try one grid step beyond it (at most
+   ``extend`` times), so a grid that was set too narrow cannot cap the target;
 2. re-run the best (optimizer, learning rate) with ``reruns`` fresh seeds;
 3. validation target = median over the reruns of their best validation value; test
    target = median of the test metric at those evals;
 4. ``max_allowed_runtime_sec`` = 4/3 x the median submission time of the reruns' full
    step budget; ``step_hint`` = 4/3 x the step budget.
+
+``reference="baseline"`` replaces steps 1-3 for a smoke-test workload (mnist, whose
+AlgoPerf target is a hand-set development value): no sweep; the built-in baseline at its
+default point (``search_spaces/nadamw_default.json``) runs ``reruns`` seeds exactly as
+``autotune run`` runs it, its schedule over the resulting step_hint (4/3 x the step
+budget), stopped after the step budget; the target is the *worst* seed's best value, so
+the baseline reaches it within 3/4 of its budget in every calibration seed.
 
 :func:`write_calibration` stores the result, with its provenance (date, machine, torch
 threads, seeds, command), in the proxy's table of ``workloads/<family>/workload.toml``.
@@ -32,7 +41,7 @@ from typing import Any
 
 from autotune import facts as facts_mod
 from autotune.errors import UserError
-from autotune.hparams import make_hyperparameters
+from autotune.hparams import default_point, make_hyperparameters
 from autotune.registry import get_workload
 from autotune.rules import load_rules
 from autotune.runner import TrialConfig, TrialResult, run_trial
@@ -66,6 +75,8 @@ class CalibrationPlan:
     reruns: int = 3
     seed: int = 0
     batch_size: int | None = None  # None: the proxy's max_batch_size
+    extend: int = 2  # grid steps beyond an edge that was best
+    reference: str | None = None  # "baseline": the built-in baseline sets the target
 
     def batch_for(self, wf: facts_mod.WorkloadFacts) -> int:
         cap = int(wf.extra.get("max_batch_size", wf.num_train_examples or 128))
@@ -107,21 +118,42 @@ class Calibration:
 def _one_run(plan: CalibrationPlan, optimizer: str, lr: float, seed: int) -> RunSummary:
     from autotune.baselines.torch_optimizers import make_submission
 
+    batch_size = plan.batch_for(facts_mod.proxy(plan.workload))
+    submission = from_module(
+        make_submission(optimizer, batch_size), Path(f"<{optimizer}>"), optimizer
+    )
+    hp = make_hyperparameters({"learning_rate": lr, **FIXED[optimizer]})
+    return _train(plan, submission, hp, optimizer, seed, schedule_steps=plan.step_budget)
+
+
+def _train(plan: CalibrationPlan, submission: Any, hp: Any, name: str, seed: int,
+           schedule_steps: int) -> RunSummary:  # fmt: skip
+    """``plan.step_budget`` steps through the timed runner, the learning-rate schedule
+    built over ``schedule_steps`` (the step_hint the submission sees)."""
     workload = get_workload(plan.workload)
     wf = workload.facts
     # The current targets must not end a run early: only the step budget does.
     never = -math.inf if wf.minimize else math.inf
-    workload.facts = replace(wf, step_hint=plan.step_budget, validation_target=never,
+    workload.facts = replace(wf, step_hint=schedule_steps, validation_target=never,
                              test_target=never)  # fmt: skip
-    batch_size = plan.batch_for(wf)
-    submission = from_module(
-        make_submission(optimizer, batch_size), Path(f"<{optimizer}>"), optimizer
-    )
     config = TrialConfig(budget_sec=math.inf, timing=load_rules("v0.6").timing, seed=seed,
-                         batch_size=batch_size, step_cap=plan.step_budget)  # fmt: skip
-    hp = make_hyperparameters({"learning_rate": lr, **FIXED[optimizer]})
+                         batch_size=plan.batch_for(wf), step_cap=plan.step_budget)  # fmt: skip
     result = run_trial(workload, submission, hp, config, DeviceClock())
-    return _summarise(result, wf, optimizer, lr, seed)
+    return _summarise(result, wf, name, float(getattr(hp, "learning_rate", math.nan)), seed)
+
+
+def _baseline_reruns(plan: CalibrationPlan, progress: Any) -> list[RunSummary]:
+    """The built-in baseline at its default point, as ``autotune run`` trains it."""
+    from autotune.submission import load_submission
+
+    hp = make_hyperparameters(default_point("baseline"))
+    runs = []
+    for i in range(plan.reruns):
+        runs.append(_train(plan, load_submission("baseline"), hp,
+                           "baseline", plan.seed + i, round(4 / 3 * plan.step_budget)))  # fmt: skip
+        if progress:
+            progress(runs[-1])
+    return runs
 
 
 def _summarise(result: TrialResult, wf: facts_mod.WorkloadFacts, optimizer: str, lr: float,
@@ -147,6 +179,37 @@ def _best(runs: list[RunSummary], minimize: bool) -> RunSummary:
     return max(finite, key=lambda r: sign * r.best_validation)
 
 
+def next_learning_rate(runs: list[RunSummary], ratio: float, minimize: bool) -> float | None:
+    """One grid step (``ratio``) beyond the tried learning rates when the best of ``runs``
+    (one optimizer's) is the largest or smallest tried; None when it lies inside."""
+    if ratio <= 1.0 or not any(math.isfinite(r.best_validation) for r in runs):
+        return None
+    tried = sorted(r.learning_rate for r in runs)
+    best = _best(runs, minimize).learning_rate
+    if best == tried[-1]:
+        return tried[-1] * ratio
+    if best == tried[0]:
+        return tried[0] / ratio
+    return None
+
+
+def _sweep(
+    plan: CalibrationPlan, optimizer: str, minimize: bool, progress: Any
+) -> list[RunSummary]:
+    """One optimizer's grid, extended past a best edge up to ``plan.extend`` times."""
+    grid = plan.grid(optimizer)
+    ratio = grid[1] / grid[0] if len(grid) > 1 else 1.0
+    runs: list[RunSummary] = []
+    for i in range(len(grid) + plan.extend):
+        lr = grid[i] if i < len(grid) else next_learning_rate(runs, ratio, minimize)
+        if lr is None:
+            break
+        runs.append(_one_run(plan, optimizer, lr, plan.seed))
+        if progress:
+            progress(runs[-1])
+    return runs
+
+
 def calibrate(plan: CalibrationPlan, progress: Any = None) -> Calibration:
     """Run the target-setting protocol of the module docstring."""
     wf = facts_mod.proxy(plan.workload)
@@ -155,23 +218,31 @@ def calibrate(plan: CalibrationPlan, progress: Any = None) -> Calibration:
         raise UserError(f"unknown optimizer(s) {sorted(unknown)}; known: {', '.join(LR_RANGES)}")
     if plan.step_budget < 10:
         raise UserError("--steps must be at least 10")
-    sweep = []
-    for optimizer in plan.optimizers:
-        for lr in plan.grid(optimizer):
-            sweep.append(_one_run(plan, optimizer, lr, plan.seed))
+    if plan.extend < 0:
+        raise UserError("--extend must be 0 or more")
+    if plan.reference not in (None, "baseline"):
+        raise UserError(f"unknown --reference {plan.reference!r}; known: baseline")
+    if plan.reference == "baseline":
+        sweep, reruns = [], _baseline_reruns(plan, progress)
+        best = _best(reruns, wf.minimize)
+        good = [r for r in reruns if math.isfinite(r.best_validation)]
+        worst = max(good, key=lambda r: (1.0 if wf.minimize else -1.0) * r.best_validation)
+        target, test_target = worst.best_validation, worst.test_at_best
+    else:
+        sweep = [r for o in plan.optimizers for r in _sweep(plan, o, wf.minimize, progress)]
+        best = _best(sweep, wf.minimize)
+        reruns = []
+        for i in range(plan.reruns):
+            reruns.append(_one_run(plan, best.optimizer, best.learning_rate, plan.seed + 1 + i))
             if progress:
-                progress(sweep[-1])
-    best = _best(sweep, wf.minimize)
-    reruns = []
-    for i in range(plan.reruns):
-        reruns.append(_one_run(plan, best.optimizer, best.learning_rate, plan.seed + 1 + i))
-        if progress:
-            progress(reruns[-1])
-    good = [r for r in reruns if math.isfinite(r.best_validation)] or [best]
+                progress(reruns[-1])
+        good = [r for r in reruns if math.isfinite(r.best_validation)] or [best]
+        target = statistics.median(r.best_validation for r in good)
+        test_target = statistics.median(r.test_at_best for r in good)
     return Calibration(
         workload=plan.workload,
-        validation_target=statistics.median(r.best_validation for r in good),
-        test_target=statistics.median(r.test_at_best for r in good),
+        validation_target=target,
+        test_target=test_target,
         max_allowed_runtime_sec=round(
             4 / 3 * statistics.median(r.submission_time for r in good), 1
         ),
@@ -180,25 +251,42 @@ def calibrate(plan: CalibrationPlan, progress: Any = None) -> Calibration:
         best_learning_rate=best.learning_rate,
         sweep=sweep,
         reruns=reruns,
-        provenance=_provenance(plan),
+        provenance={**_provenance(plan), **_learning_rates(sweep)},
     )
+
+
+def _learning_rates(sweep: list[RunSummary]) -> dict[str, Any]:
+    """The learning rates each optimizer's sweep tried (grid and extensions), if any."""
+    tried: dict[str, list[float]] = {}
+    for r in sweep:
+        tried.setdefault(r.optimizer, []).append(float(f"{r.learning_rate:.4g}"))
+    return {"learning_rates": tried} if tried else {}
 
 
 def _provenance(plan: CalibrationPlan) -> dict[str, Any]:
     import torch
 
+    batch = plan.batch_for(facts_mod.proxy(plan.workload))
+    command = f"autotune calibrate {plan.workload} --steps {plan.step_budget} "
+    if plan.reference == "baseline":
+        fixed: dict[str, Any] = {"baseline": default_point("baseline")}
+        seeds = list(range(plan.seed, plan.seed + plan.reruns))
+        command += f"--reference baseline --reruns {plan.reruns} --seed {plan.seed} "
+    else:
+        fixed = {o: FIXED[o] for o in plan.optimizers}
+        seeds = [plan.seed, *range(plan.seed + 1, plan.seed + 1 + plan.reruns)]
+        command += (f"--points {plan.points} --extend {plan.extend} --reruns {plan.reruns} "
+                    f"--seed {plan.seed} --optimizers {','.join(plan.optimizers)} ")  # fmt: skip
     return {
         "date": dt.date.today().isoformat(),
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
         "cpu_count": os.cpu_count() or 0,
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,
-        "fixed_hyperparameters": {o: FIXED[o] for o in plan.optimizers},
-        "seeds": [plan.seed, *range(plan.seed + 1, plan.seed + 1 + plan.reruns)],
-        "command": (f"autotune calibrate {plan.workload} --steps {plan.step_budget} "
-                    f"--points {plan.points} --reruns {plan.reruns} --seed {plan.seed} "
-                    f"--batch-size {plan.batch_for(facts_mod.proxy(plan.workload))} --optimizers {','.join(plan.optimizers)}"),
-    }  # fmt: skip
+        "fixed_hyperparameters": fixed,
+        "seeds": seeds,
+        "command": command + f"--batch-size {batch}",
+    }
 
 
 def write_calibration(result: Calibration) -> Path:

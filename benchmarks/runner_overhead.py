@@ -25,6 +25,8 @@ import platform
 import statistics
 import time
 from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import torch
@@ -36,7 +38,7 @@ from autotune.hparams import make_hyperparameters
 from autotune.registry import get_workload
 from autotune.rules import load_rules
 from autotune.runner import TrialConfig, run_trial
-from autotune.submission import load_submission
+from autotune.submission import from_module, load_submission
 from autotune.timing import DeviceClock
 
 HP = make_hyperparameters({**baseline.SELF_TUNING_POINT})
@@ -108,6 +110,39 @@ def runner_loop(batches: list[dict[str, torch.Tensor]]) -> float:
     return result.global_step / result.submission_time
 
 
+def _noop_submission() -> Any:
+    """A submission whose update does nothing: the runner's own per-step cost alone."""
+
+    def update_params(workload: Any, current_param_container: Any, current_params_types: Any,
+                      model_state: Any, hyperparameters: Any, batch: Any, loss_type: Any,
+                      optimizer_state: Any, eval_results: Any, global_step: int,
+                      rng: Any) -> Any:  # fmt: skip
+        return optimizer_state, current_param_container, model_state
+
+    def data_selection(workload: Any, input_queue: Any, optimizer_state: Any,
+                       current_param_container: Any, model_state: Any, hyperparameters: Any,
+                       global_step: int, rng: Any) -> Any:  # fmt: skip
+        return next(input_queue)
+
+    ns = SimpleNamespace(
+        get_batch_size=lambda workload_name: _batch_size(),
+        init_optimizer_state=lambda workload, model_params, model_state, hyperparameters, rng: {},
+        update_params=update_params, data_selection=data_selection,
+    )  # fmt: skip
+    return from_module(ns, Path("<noop>"), "noop")
+
+
+def harness_us_per_step(batches: list[dict[str, torch.Tensor]], steps: int = 20000) -> float:
+    """Microseconds per step of ``run_trial`` around a submission that does nothing."""
+    proxy = get_workload(WORKLOAD)
+    fixed = type("Fixed", (_FixedBatches, type(proxy)), {"batches": batches})
+    workload = fixed(replace(proxy.facts, eval_period_time_sec=1e9))
+    config = TrialConfig(budget_sec=1e9, timing=load_rules("v0.6").timing, batch_size=_batch_size(),
+                         step_cap=steps, seed=1)  # fmt: skip
+    result = run_trial(workload, _noop_submission(), HP, config, DeviceClock())
+    return 1e6 * result.submission_time / result.global_step
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workload", default="mnist")
@@ -128,6 +163,7 @@ def main() -> None:
             got[name].append(loops[name](batches))
         order = order[1:] + order[:1]
     bare, api, runner = got["bare"], got["api"], got["runner"]
+    harness_us = statistics.median(harness_us_per_step(batches) for _ in range(3))
     ratios = [r / b for r, b in zip(runner, bare, strict=True)]
     harness = [r / a for r, a in zip(runner, api, strict=True)]
     print(json.dumps({
@@ -139,6 +175,8 @@ def main() -> None:
         "ratio_of_best": round(max(runner) / max(bare), 4),
         "api_steps_per_s": round(statistics.median(api), 1),
         "harness_ratio_median": round(statistics.median(harness), 4),
+        "noop_harness_us_per_step": round(harness_us, 2),
+        "noop_harness_share_of_bare_step": round(harness_us * statistics.median(bare) / 1e6, 4),
         "ratios": [round(r, 4) for r in ratios], "python": platform.python_version(),
         "torch": torch.__version__,
     }, indent=2))  # fmt: skip

@@ -5,13 +5,13 @@
 #
 #   benchmarks/self_tuning.sh OUT [WORKLOADS] [STUDIES]
 #
-# WORKLOADS: comma-separated proxies (default: the calibrated ones); STUDIES: per
+# WORKLOADS: comma-separated proxies (default: the eight scored AlgoPerf families); STUDIES: per
 # workload (default 1; the official protocol is 3). Trials run one at a time, on one core
 # when the caller pins it (taskset), so their times compare.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:?output folder}
-WORKLOADS=${2:-mnist,criteo1tb,fastmri,imagenet_resnet,imagenet_vit}
+WORKLOADS=${2:-criteo1tb,fastmri,imagenet_resnet,imagenet_vit,librispeech_conformer,librispeech_deepspeech,ogbg,wmt}
 STUDIES=${3:-1}
 AT=.venv/bin/autotune
 SPACE=search_spaces/nadamw.json

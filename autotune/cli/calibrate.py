@@ -16,6 +16,16 @@ def calibrate(
     workload: Annotated[str, typer.Argument(help="Proxy workload to calibrate.")],
     steps: Annotated[int, typer.Option(help="Step budget of the target-setting runs.")],
     points: Annotated[int, typer.Option(help="Learning rates per optimizer (log grid).")] = 3,
+    extend: Annotated[
+        int, typer.Option(help="Grid steps to try beyond an end of the grid that was best.")
+    ] = 2,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            help="'baseline': no sweep; the built-in baseline's default point sets "
+            "the target (its worst seed), for a smoke-test workload like mnist."
+        ),
+    ] = None,
     reruns: Annotated[int, typer.Option(help="Re-runs of the best configuration.")] = 3,
     seed: Annotated[int, typer.Option(help="Seed of the sweep (re-runs use seed+1...).")] = 0,
     batch_size: Annotated[
@@ -35,7 +45,7 @@ def calibrate(
     from autotune.calibrate import CalibrationPlan, RunSummary, write_calibration
     from autotune.calibrate import calibrate as run_calibration
 
-    plan = CalibrationPlan(workload=workload, step_budget=steps, points=points, reruns=reruns, seed=seed,
+    plan = CalibrationPlan(workload=workload, step_budget=steps, points=points, reruns=reruns, seed=seed, extend=extend, reference=reference,
                            batch_size=batch_size, optimizers=tuple(o.strip() for o in optimizers.split(",") if o.strip()))  # fmt: skip
 
     def show(run: RunSummary) -> None:

@@ -130,6 +130,11 @@ class TorchWorkload(spec.Workload):
         """A real-data batch as this family's model reads it (identity by default)."""
         return batch
 
+    def proxy_batch(self, batch: Batch) -> Batch:
+        """A proxy batch as this family's model reads it, e.g. all-padding columns cut
+        (identity by default). Under DDP it sees each rank's slice."""
+        return batch
+
     def clock_sync(self) -> None:
         """Wait for queued device work, so clock readings include it."""
         if self.device.type == "cuda":
@@ -188,8 +193,10 @@ class TorchWorkload(spec.Workload):
         data = self.splits[split]
         if split == "train":  # under DDP: each rank its slice of the same global batch
             batches = _shuffled_batches(data, global_batch_size, prng.seed_of(data_rng))
-            return torch_ddp.rank_slices(batches)
-        return _ordered_batches(data, global_batch_size)
+            batches = torch_ddp.rank_slices(batches)
+        else:
+            batches = _ordered_batches(data, global_batch_size)
+        return map(self.proxy_batch, batches)
 
     # --- model ------------------------------------------------------------------------
     def init_model_fn(

@@ -28,9 +28,10 @@ from workloads.speech import ctc
 RTOL = ATOL = 1e-4
 
 
-def _rename_deepspeech(path: str) -> str:
+def _rename_deepspeech(path: str, layer_norm: bool = False) -> str:
     path = re.sub(r"(lstms|ffns|conv)\.(\d+)", r"\1_\2", path)
-    path = re.sub(r"(lstms_\d+|ffns_\d+)\.norm", r"\1.batchnorm", path)
+    norm = "layernorm" if layer_norm else "batchnorm"  # the ``use_layer_norm`` variant knob
+    path = re.sub(r"(lstms_\d+|ffns_\d+)\.norm", rf"\1.{norm}", path)
     return re.sub(r"^norm$", "layernorm", path).replace(".", "/")
 
 
@@ -46,13 +47,16 @@ RENAME = {"librispeech_deepspeech": _rename_deepspeech, "librispeech_conformer":
 
 
 @functools.cache
-def _pair(name: str):
-    torch_w = make_workload(name, "pytorch", tiny=True, dropout_rate=0.0)
-    jax_w = make_workload(name, "jax", tiny=True, dropout_rate=0.0)
+def _pair(name: str, **overrides):
+    torch_w = make_workload(name, "pytorch", tiny=True, dropout_rate=0.0, **overrides)
+    jax_w = make_workload(name, "jax", tiny=True, dropout_rate=0.0, **overrides)
     model, _ = torch_w.init_model_fn(rng.key(0))
     flax_params, flax_state = jax_w.init_model_fn(jax_setup.key(0))
-    variables = flax_variables(model, RENAME[name])
-    assert_same_structure(variables, {"params": flax_params, **flax_state})
+    rename = RENAME[name]
+    if overrides.get("use_layer_norm"):
+        rename = functools.partial(_rename_deepspeech, layer_norm=True)
+    variables = flax_variables(model, rename)
+    assert_same_structure(variables, {"params": flax_params, **(flax_state or {})})
     return torch_w, model, jax_w, variables
 
 
@@ -73,14 +77,14 @@ def _texts(workload) -> list[str]:
     return [decode_text(row) for row in workload.splits["validation"]["targets"].tolist()]
 
 
-def _check_training_loss(name: str) -> None:
-    torch_w, model, jax_w, variables = _pair(name)
+def _check_training_loss(name: str, **overrides) -> None:
+    torch_w, model, jax_w, variables = _pair(name, **overrides)
     batch = next(iter(torch_w._build_input_queue(rng.key(0), "train", None, 16)))
     mode = spec.ForwardPassMode.TRAIN
     out, _ = torch_w.model_fn(model, batch, None, mode, rng.key(0), update_batch_norm=True)
     ours = torch_w.loss_fn(batch["targets"], out)
     jbatch = {k: v.numpy() for k, v in batch.items()}
-    state = {"batch_stats": variables["batch_stats"]}
+    state = {"batch_stats": variables["batch_stats"]} if "batch_stats" in variables else None
     jout, _ = jax_w.model_fn(variables["params"], jbatch, state, mode, jax_setup.key(0), True)
     theirs = jax_w.loss_fn(jbatch["targets"], jout)
     np.testing.assert_allclose(np.asarray(jout[0]), out[0].detach().numpy(), atol=ATOL)
@@ -100,6 +104,12 @@ def test_deepspeech_same_weights_same_eval_metrics(two_devices):
 
 def test_deepspeech_same_weights_same_training_loss(two_devices):
     _check_training_loss("librispeech_deepspeech")
+
+
+def test_deepspeech_variant_knobs_same_weights_same_training_loss(two_devices):
+    # the knobs of the no_resnet and norm_and_spec_aug variants, all off their defaults
+    _check_training_loss("librispeech_deepspeech", use_residual=False, use_layer_norm=True,
+                         use_decoder_layer_norm=False)  # fmt: skip
 
 
 def test_conformer_same_weights_same_eval_metrics(two_devices):

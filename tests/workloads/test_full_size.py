@@ -105,7 +105,6 @@ def test_full_size_workload_trains_on_real_format_data(
     [
         ("imagenet_resnet", "missing", "does not exist"),
         ("mnist", ".", "no real-data loader for workload 'mnist'"),
-        ("librispeech_deepspeech_no_resnet", ".", "has no full-size model definition"),
     ],
 )
 def test_run_with_a_bad_data_dir_is_one_error_line(

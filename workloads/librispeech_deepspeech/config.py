@@ -1,7 +1,12 @@
 """The deepspeech proxy's model size and variant knobs, read from a workload's overrides.
 
-Shared by the PyTorch and JAX workloads, so a variant (``activation``) and the ``tiny``
-model mean the same in both.
+Shared by the PyTorch and JAX workloads, so a variant's knobs and the ``tiny`` model mean
+the same in both. Variant knobs (AlgoPerf's DeepSpeech config names in brackets):
+``activation`` ("relu"; "tanh": ``use_tanh``), ``use_residual`` (True: the LSTM and
+feed-forward layers add their input back; ``enable_residual_connections``),
+``use_layer_norm`` (False; True: LayerNorm instead of BatchNorm before each LSTM and
+feed-forward layer; ``layernorm_everywhere``) and ``use_decoder_layer_norm`` (True: the
+LayerNorm before the output layer; ``enable_decoder_layer_norm``).
 """
 
 from __future__ import annotations
@@ -28,4 +33,7 @@ def model_config(overrides: Mapping[str, Any]) -> dict[str, Any]:
         "conv_channels": int(o.get("conv_channels", 16)),
         "dropout_rate": float(o.get("dropout_rate", 0.1)),
         "activation": str(o.get("activation", "relu")),
+        "use_residual": bool(o.get("use_residual", True)),
+        "use_layer_norm": bool(o.get("use_layer_norm", False)),
+        "use_decoder_layer_norm": bool(o.get("use_decoder_layer_norm", True)),
     }

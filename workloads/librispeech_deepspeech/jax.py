@@ -8,8 +8,11 @@ PyTorch's gate order (i, f, g, o) with one input kernel (both PyTorch biases sum
 and one recurrent kernel per direction; the backward direction runs over each
 utterance's own frames, reversed. Batch norm uses the batch's statistics iff
 ``update_batch_norm`` (AlgoPerf's JAX convention). Module names follow PyTorch's (``lstms_<i>``,
-``ffns_<i>``, ``batchnorm`` for its ``norm``), so weights map by name. Data, CTC loss
-and WER: :mod:`workloads.speech.flax_workload`.
+``ffns_<i>``, ``batchnorm`` for its ``norm``, or ``layernorm`` when ``use_layer_norm``
+puts LayerNorm there; ``layernorm`` for the decoder's), so weights map by name. The
+variant knobs (``activation``, ``use_residual``, ``use_layer_norm``,
+``use_decoder_layer_norm``) are :mod:`workloads.librispeech_deepspeech.config`'s, as in
+PyTorch. Data, CTC loss and WER: :mod:`workloads.speech.flax_workload`.
 """
 
 from __future__ import annotations
@@ -82,24 +85,36 @@ class BiLSTM(nn.Module):
         return jnp.concatenate(outs, -1) * valid
 
 
+def _norm(use_layer_norm: bool, update_batch_norm: bool) -> nn.Module:
+    """The normalisation before an LSTM or feed-forward layer: BatchNorm, or LayerNorm
+    (PyTorch's epsilon)."""
+    if use_layer_norm:
+        return nn.LayerNorm(epsilon=1e-5, name="layernorm")
+    return batch_norm(update_batch_norm)
+
+
 class BatchLSTM(nn.Module):
     dim: int
+    use_layer_norm: bool = False
 
     @nn.compact
     def __call__(self, x: jax.Array, lengths: jax.Array, update_batch_norm: bool) -> jax.Array:
-        return BiLSTM(self.dim // 2, name="lstm")(batch_norm(update_batch_norm)(x), lengths)
+        x = _norm(self.use_layer_norm, update_batch_norm)(x)
+        return BiLSTM(self.dim // 2, name="lstm")(x, lengths)
 
 
 class FeedForward(nn.Module):
     dim: int
     activation: str
     dropout: float
+    residual: bool = True
+    use_layer_norm: bool = False
 
     @nn.compact
     def __call__(self, x: jax.Array, train: bool, update_batch_norm: bool) -> jax.Array:
-        h = nn.Dense(self.dim, name="fc")(batch_norm(update_batch_norm)(x))
+        h = nn.Dense(self.dim, name="fc")(_norm(self.use_layer_norm, update_batch_norm)(x))
         h = nn.Dropout(self.dropout, deterministic=not train)(ACTIVATIONS[self.activation](h))
-        return x + h
+        return x + h if self.residual else h
 
 
 class DeepSpeech(nn.Module):
@@ -112,6 +127,9 @@ class DeepSpeech(nn.Module):
     conv_channels: int = 512
     dropout_rate: float = 0.1
     activation: str = "relu"
+    use_residual: bool = True
+    use_layer_norm: bool = False
+    use_decoder_layer_norm: bool = True
 
     @nn.compact
     def __call__(self, batch: dict[str, jax.Array], train: bool = False,
@@ -122,16 +140,21 @@ class DeepSpeech(nn.Module):
         paddings = subsample_paddings(batch["input_paddings"])
         lengths = jnp.maximum((1 - paddings).sum(1).astype(jnp.int32), 1)
         for i in range(self.num_lstm_layers):
-            x = x + BatchLSTM(self.encoder_dim, name=f"lstms_{i}")(x, lengths, update_batch_norm)
+            y = BatchLSTM(self.encoder_dim, self.use_layer_norm, name=f"lstms_{i}")(
+                x, lengths, update_batch_norm
+            )
+            x = x + y if self.use_residual else y
         for i in range(self.num_ffn_layers):
-            x = FeedForward(self.encoder_dim, self.activation, self.dropout_rate,
-                            name=f"ffns_{i}")(x, train, update_batch_norm)  # fmt: skip
-        x = nn.LayerNorm(epsilon=1e-5, name="layernorm")(x)
+            ffn = FeedForward(self.encoder_dim, self.activation, self.dropout_rate,
+                              self.use_residual, self.use_layer_norm, name=f"ffns_{i}")  # fmt: skip
+            x = ffn(x, train, update_batch_norm)
+        if self.use_decoder_layer_norm:
+            x = nn.LayerNorm(epsilon=1e-5, name="layernorm")(x)
         return nn.Dense(self.vocab_size, name="head")(x), paddings
 
 
 class DeepspeechWorkload(SpeechWorkload):
-    """The deepspeech proxy in JAX; ``librispeech_deepspeech_tanh`` sets ``activation``."""
+    """The deepspeech proxy in JAX; variants set the knobs of :func:`model_config`."""
 
     def build_model(self) -> nn.Module:
         return DeepSpeech(**model_config(self.overrides))

@@ -6,9 +6,15 @@ subsampler (4x in time and frequency) with a linear projection and input dropout
 per direction, directions concatenated), and ``num_ffn_layers`` residual batch-normed
 feed-forward layers, then LayerNorm and a linear layer to the vocabulary. ``activation``
 ("relu", or "tanh" for the held-out variant) is used in the subsampler and the
-feed-forward layers. AlgoPerf's full size (``full_size_model``): ``encoder_dim=512``,
-6 LSTM layers, 3 FFN layers, 512 subsampler channels, 1024 SentencePiece outputs:
-18.39M parameters. Data, CTC loss and WER: :mod:`workloads.speech`.
+feed-forward layers. The other variant knobs (:mod:`workloads.librispeech_deepspeech.config`):
+``use_residual=False`` drops the residual adds of the LSTM and feed-forward layers
+(``librispeech_deepspeech_no_resnet``); ``use_layer_norm=True`` puts LayerNorm where
+those layers have BatchNorm and ``use_decoder_layer_norm=False`` drops the LayerNorm
+before the output layer (both: ``librispeech_deepspeech_norm_and_spec_aug``, whose
+stronger SpecAugment is not modelled: no workload here applies SpecAugment). AlgoPerf's
+full size (``full_size_model``): ``encoder_dim=512``, 6 LSTM layers, 3 FFN layers, 512
+subsampler channels, 1024 SentencePiece outputs: 18.39M parameters. Data, CTC loss and
+WER: :mod:`workloads.speech`.
 """
 
 from __future__ import annotations
@@ -24,31 +30,48 @@ from workloads.speech.layers import ACTIVATIONS, Subsample, subsample_paddings
 from workloads.speech.workload import VOCAB_SIZE, SpeechWorkload
 
 
+def _norm(dim: int, use_layer_norm: bool) -> nn.Module:
+    """The normalisation before an LSTM or feed-forward layer: BatchNorm, or LayerNorm."""
+    return nn.LayerNorm(dim) if use_layer_norm else nn.BatchNorm1d(dim)
+
+
+def _normalise(norm: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``norm`` over the features of ``x [B, T, D]`` (BatchNorm1d takes ``[B, D, T]``)."""
+    if isinstance(norm, nn.LayerNorm):
+        return norm(x)
+    return norm(x.transpose(1, 2)).transpose(1, 2)
+
+
 class BatchLSTM(nn.Module):
-    """BatchNorm over valid frames, then a bidirectional LSTM of ``dim / 2`` units per
+    """BatchNorm (or LayerNorm), then a bidirectional LSTM of ``dim / 2`` units per
     direction, the directions concatenated back to ``dim``."""
 
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int, use_layer_norm: bool = False) -> None:
         super().__init__()
-        self.norm = nn.BatchNorm1d(dim)
+        self.norm = _norm(dim, use_layer_norm)
         self.lstm = nn.LSTM(dim, dim // 2, batch_first=True, bidirectional=True)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        x = self.norm(x.transpose(1, 2)).transpose(1, 2)
+        x = _normalise(self.norm, x)
         packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
         y, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True, total_length=x.shape[1])
         return y
 
 
 class FeedForward(nn.Module):
-    def __init__(self, dim: int, act: str, dropout: float) -> None:
+    """BatchNorm (or LayerNorm), a linear layer, the activation and dropout, plus the
+    input if ``residual``."""
+
+    def __init__(self, dim: int, act: str, dropout: float, residual: bool = True,
+                 use_layer_norm: bool = False) -> None:  # fmt: skip
         super().__init__()
-        self.norm, self.fc = nn.BatchNorm1d(dim), nn.Linear(dim, dim)
+        self.norm, self.fc = _norm(dim, use_layer_norm), nn.Linear(dim, dim)
         self.act, self.drop = ACTIVATIONS[act](), nn.Dropout(dropout)
+        self.residual = residual
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.norm(x.transpose(1, 2)).transpose(1, 2)
-        return x + self.drop(self.act(self.fc(h)))
+        y = self.drop(self.act(self.fc(_normalise(self.norm, x))))
+        return x + y if self.residual else y
 
 
 class DeepSpeech(nn.Module):
@@ -56,14 +79,20 @@ class DeepSpeech(nn.Module):
 
     def __init__(self, vocab_size: int = VOCAB_SIZE, encoder_dim: int = 512,
                  num_lstm_layers: int = 6, num_ffn_layers: int = 3, conv_channels: int = 512,
-                 dropout_rate: float = 0.1, activation: str = "relu") -> None:  # fmt: skip
+                 dropout_rate: float = 0.1, activation: str = "relu", use_residual: bool = True,
+                 use_layer_norm: bool = False,
+                 use_decoder_layer_norm: bool = True) -> None:  # fmt: skip
         super().__init__()
+        self.use_residual = use_residual
         self.subsample = Subsample(conv_channels, encoder_dim, activation, dropout_rate)
-        self.lstms = nn.ModuleList(BatchLSTM(encoder_dim) for _ in range(num_lstm_layers))
-        self.ffns = nn.Sequential(
-            *(FeedForward(encoder_dim, activation, dropout_rate) for _ in range(num_ffn_layers))
+        self.lstms = nn.ModuleList(
+            BatchLSTM(encoder_dim, use_layer_norm) for _ in range(num_lstm_layers)
         )
-        self.norm = nn.LayerNorm(encoder_dim)
+        self.ffns = nn.Sequential(
+            *(FeedForward(encoder_dim, activation, dropout_rate, use_residual, use_layer_norm)
+              for _ in range(num_ffn_layers))
+        )  # fmt: skip
+        self.norm = nn.LayerNorm(encoder_dim) if use_decoder_layer_norm else nn.Identity()
         self.head = nn.Linear(encoder_dim, vocab_size)
 
     def forward(self, x: torch.Tensor, paddings: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -71,13 +100,14 @@ class DeepSpeech(nn.Module):
         paddings = subsample_paddings(paddings)
         lengths = (1 - paddings).sum(1).long().clamp_min(1)
         for lstm in self.lstms:
-            x = x + lstm(x, lengths)
+            y = lstm(x, lengths)
+            x = x + y if self.use_residual else y
         x = self.ffns(x)
         return self.head(self.norm(x)), paddings
 
 
 class DeepspeechWorkload(SpeechWorkload):
-    """The deepspeech proxy; the ``librispeech_deepspeech_tanh`` variant sets ``activation``."""
+    """The deepspeech proxy; variants set the knobs of :func:`model_config`."""
 
     full_size_model: ClassVar[dict[str, Any]] = {
         "vocab_size": 1024,

