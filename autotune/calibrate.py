@@ -147,9 +147,10 @@ def _baseline_reruns(plan: CalibrationPlan, progress: Any) -> list[RunSummary]:
     from autotune.submission import load_submission
 
     hp = make_hyperparameters(default_point("baseline"))
+    submission = load_submission("baseline")  # loaded and checked once, not per seed
     runs = []
     for i in range(plan.reruns):
-        runs.append(_train(plan, load_submission("baseline"), hp,
+        runs.append(_train(plan, submission, hp,
                            "baseline", plan.seed + i, round(4 / 3 * plan.step_budget)))  # fmt: skip
         if progress:
             progress(runs[-1])
