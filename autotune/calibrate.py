@@ -15,7 +15,9 @@ proxy, on this machine:
 3. validation target = median over the reruns of their best validation value; test
    target = median of the test metric at those evals;
 4. ``max_allowed_runtime_sec`` = 4/3 x the median submission time of the reruns' full
-   step budget; ``step_hint`` = 4/3 x the step budget.
+   step budget; ``step_hint`` = 4/3 x the step budget. A held-out variant's budget is
+   then put on its base's clock (:func:`in_reference_seconds`): divided by this
+   machine's speed against the machine that calibrated the base.
 
 ``reference="baseline"`` replaces steps 1-3 for a smoke-test workload (mnist, whose
 AlgoPerf target is a hand-set development value): no sweep; the built-in baseline at its
@@ -48,7 +50,13 @@ from autotune.runner import TrialConfig, TrialResult, run_trial
 from autotune.submission import from_module
 from autotune.timing import DeviceClock
 
-__all__ = ["Calibration", "CalibrationPlan", "calibrate", "write_calibration"]
+__all__ = [
+    "Calibration",
+    "CalibrationPlan",
+    "calibrate",
+    "train_configuration",
+    "write_calibration",
+]
 
 LR_RANGES = {"adamw": (3e-4, 1e-2), "nadamw": (3e-4, 1e-2), "nesterov": (1e-2, 0.5),
              "heavy_ball": (1e-2, 0.5)}  # fmt: skip
@@ -64,6 +72,7 @@ FIXED = {
                  **_REGULARISATION},
 }  # fmt: skip
 FIXED["nadamw"], FIXED["heavy_ball"] = FIXED["adamw"], FIXED["nesterov"]
+REFERENCE_PROBE_SEC = 24.0  # reference seconds a variant's calibration times its base for
 
 
 @dataclass(frozen=True)
@@ -116,18 +125,32 @@ class Calibration:
 
 
 def _one_run(plan: CalibrationPlan, optimizer: str, lr: float, seed: int) -> RunSummary:
-    from autotune.baselines.torch_optimizers import make_submission
+    result = train_configuration(plan, optimizer, lr, seed)
+    return _summarise(result, facts_mod.proxy(plan.workload), optimizer, lr, seed)
 
+
+def train_configuration(plan: CalibrationPlan, optimizer: str, lr: float, seed: int) -> TrialResult:
+    """``plan.step_budget`` steps of one sweep configuration (``optimizer`` at ``lr``, the
+    rest :data:`FIXED`; ``"baseline"``: the built-in baseline at its default point, its
+    schedule over 4/3 of the budget) through the timed runner. :mod:`autotune.speed`
+    times the calibration's best configuration with it."""
+    from autotune.baselines.torch_optimizers import make_submission
+    from autotune.submission import load_submission
+
+    if optimizer == "baseline":
+        hp = make_hyperparameters(default_point("baseline"))
+        with load_submission("baseline") as baseline:
+            return _train(plan, baseline, hp, seed, round(4 / 3 * plan.step_budget))
     batch_size = plan.batch_for(facts_mod.proxy(plan.workload))
     submission = from_module(
         make_submission(optimizer, batch_size), Path(f"<{optimizer}>"), optimizer
     )
     hp = make_hyperparameters({"learning_rate": lr, **FIXED[optimizer]})
-    return _train(plan, submission, hp, optimizer, seed, schedule_steps=plan.step_budget)
+    return _train(plan, submission, hp, seed, schedule_steps=plan.step_budget)
 
 
-def _train(plan: CalibrationPlan, submission: Any, hp: Any, name: str, seed: int,
-           schedule_steps: int) -> RunSummary:  # fmt: skip
+def _train(plan: CalibrationPlan, submission: Any, hp: Any, seed: int,
+           schedule_steps: int) -> TrialResult:  # fmt: skip
     """``plan.step_budget`` steps through the timed runner, the learning-rate schedule
     built over ``schedule_steps`` (the step_hint the submission sees)."""
     workload = get_workload(plan.workload)
@@ -138,8 +161,7 @@ def _train(plan: CalibrationPlan, submission: Any, hp: Any, name: str, seed: int
                              test_target=never)  # fmt: skip
     config = TrialConfig(budget_sec=math.inf, timing=load_rules("v0.6").timing, seed=seed,
                          batch_size=plan.batch_for(wf), step_cap=plan.step_budget)  # fmt: skip
-    result = run_trial(workload, submission, hp, config, DeviceClock())
-    return _summarise(result, wf, name, float(getattr(hp, "learning_rate", math.nan)), seed)
+    return run_trial(workload, submission, hp, config, DeviceClock())
 
 
 def _baseline_reruns(plan: CalibrationPlan, progress: Any) -> list[RunSummary]:
@@ -147,13 +169,15 @@ def _baseline_reruns(plan: CalibrationPlan, progress: Any) -> list[RunSummary]:
     from autotune.submission import load_submission
 
     hp = make_hyperparameters(default_point("baseline"))
-    submission = load_submission("baseline")  # loaded and checked once, not per seed
+    wf = facts_mod.proxy(plan.workload)
+    schedule = round(4 / 3 * plan.step_budget)
     runs = []
-    for i in range(plan.reruns):
-        runs.append(_train(plan, submission, hp,
-                           "baseline", plan.seed + i, round(4 / 3 * plan.step_budget)))  # fmt: skip
-        if progress:
-            progress(runs[-1])
+    with load_submission("baseline") as submission:  # loaded and checked once, not per seed
+        for i in range(plan.reruns):
+            result = _train(plan, submission, hp, plan.seed + i, schedule)
+            runs.append(_summarise(result, wf, "baseline", hp.learning_rate, plan.seed + i))
+            if progress:
+                progress(runs[-1])
     return runs
 
 
@@ -240,20 +264,38 @@ def calibrate(plan: CalibrationPlan, progress: Any = None) -> Calibration:
         good = [r for r in reruns if math.isfinite(r.best_validation)] or [best]
         target = statistics.median(r.best_validation for r in good)
         test_target = statistics.median(r.test_at_best for r in good)
+    budget, clock = in_reference_seconds(
+        wf, round(4 / 3 * statistics.median(r.submission_time for r in good), 1)
+    )
     return Calibration(
         workload=plan.workload,
         validation_target=target,
         test_target=test_target,
-        max_allowed_runtime_sec=round(
-            4 / 3 * statistics.median(r.submission_time for r in good), 1
-        ),
+        max_allowed_runtime_sec=budget,
         step_hint=round(4 / 3 * plan.step_budget),
         best_optimizer=best.optimizer,
         best_learning_rate=best.learning_rate,
         sweep=sweep,
         reruns=reruns,
-        provenance={**_provenance(plan), **_learning_rates(sweep)},
+        provenance={**_provenance(plan), **_learning_rates(sweep), **clock},
     )
+
+
+def in_reference_seconds(
+    wf: facts_mod.WorkloadFacts, local_budget: float
+) -> tuple[float, dict[str, Any]]:
+    """A variant's budget on its base's clock: ``local_budget`` over this machine's speed
+    probe of the calibrated base (:mod:`autotune.speed`), so a base and its variants
+    share one reference machine whichever machine calibrates the variant. A base, or a
+    variant of an uncalibrated base, keeps local seconds: it defines the reference."""
+    from autotune import speed
+
+    base = facts_mod.proxy(wf.base) if wf.base and wf.base != wf.name else None
+    if base is None or "calibration" not in base.extra:
+        return local_budget, {}
+    found = speed.probe(base.name, seconds=REFERENCE_PROBE_SEC)
+    clock = {"local_budget_sec": local_budget, "base_speed_scale": round(found.scale, 4)}
+    return round(local_budget / found.scale, 1), clock
 
 
 def _learning_rates(sweep: list[RunSummary]) -> dict[str, Any]:

@@ -70,7 +70,7 @@ def bleu(hypotheses: Sequence[str], references: Sequence[str]) -> float:
 def word_error_rate(hypotheses: Sequence[str], references: Sequence[str]) -> float:
     """Corpus WER: word-level Levenshtein edits summed over utterances, divided by the
     number of reference words (AlgoPerf's librispeech metric)."""
-    from workloads.speech.ctc import word_errors
+    from workloads.speech.decoding import word_errors
 
     edits, words = word_errors(list(hypotheses), list(references))
     return edits / words if words else float("nan")

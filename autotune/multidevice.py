@@ -124,9 +124,23 @@ def launch(
                                    "console_metric": console_metric}))  # fmt: skip
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
                f"--nproc_per_node={devices}", "-m", "autotune.multidevice", str(job)]  # fmt: skip
-        code = subprocess.run(cmd, env=_child_env(devices), stdin=subprocess.DEVNULL,
-                              preexec_fn=_death_signal()).returncode  # fmt: skip
-        return _outcome(spec, batch, result, code)
+        code, killed = _run_torchrun(cmd, devices)
+        return _outcome(spec, batch, result, code, killed)
+
+
+def _run_torchrun(cmd: list[str], devices: int) -> tuple[int, bool]:
+    """Run the torchrun agent, its stderr passed through line by line; returns its exit
+    code and whether it reported a rank killed by SIGKILL (on a CPU machine almost always
+    the kernel's out-of-memory killer, which leaves no Python error behind)."""
+    proc = subprocess.Popen(cmd, env=_child_env(devices), stdin=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, errors="replace",
+                            preexec_fn=_death_signal())  # fmt: skip
+    killed = False
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        sys.stderr.write(line)
+        killed = killed or "SIGKILL" in line
+    return proc.wait(), killed
 
 
 def _death_signal() -> Any:
@@ -152,12 +166,18 @@ def _rank_file(base: Path, rank: int) -> Path:
     return base.with_name(f"{base.name}.rank{rank}.json")
 
 
-def _outcome(spec: TrialSpec, batch: BatchChoice, base: Path, code: int) -> TrialOutcome:
+def _outcome(spec: TrialSpec, batch: BatchChoice, base: Path, code: int,
+             killed: bool = False) -> TrialOutcome:  # fmt: skip
     try:
         data = json.loads(_rank_file(base, 0).read_text())
     except (OSError, json.JSONDecodeError):
-        crash = TrialResult(math.inf, False, 0, 0.0, "crashed",
-                            error=f"torchrun exited with code {code} and no result")  # fmt: skip
+        error, stop = f"torchrun exited with code {code} and no result", "crashed"
+        if killed:
+            stop = "out_of_memory"
+            error += (f": a rank was killed by SIGKILL, most likely out of memory at batch "
+                      f"size {batch.used} (the model and optimizer state may not fit this "
+                      "machine)")  # fmt: skip
+        crash = TrialResult(math.inf, False, 0, 0.0, stop, error=error)
         return TrialOutcome(spec, crash, spec.out_dir, batch, None, spec.tracking_uri)
     if data.get("user_error"):
         raise UserError(data["user_error"])

@@ -6,9 +6,10 @@ implements it in each framework. Variants are data (overrides in the facts), nev
 classes of their own.
 
 A workload is a CPU proxy (``[proxy.<name>]``) unless a dataset folder is given: then it
-is the full-size AlgoPerf workload (``[official.<name>."<version>"]``, PyTorch only),
-whose model is the family's full-size configuration plus the variant's overrides and
-whose batches come from :mod:`autotune.datasets` reading that folder.
+is the full-size AlgoPerf workload (``[official.<name>."<version>"]``), whose model is
+the family's full-size configuration (:mod:`workloads.full_size`) plus the variant's
+overrides and whose batches come from :mod:`autotune.datasets` reading that folder, in
+either framework.
 """
 
 from __future__ import annotations
@@ -100,8 +101,6 @@ def get_workload(
     full-size AlgoPerf workload reading its dataset from that folder."""
     if framework not in FRAMEWORKS:
         raise UserError(f"unknown framework '{framework}'; choose one of {', '.join(FRAMEWORKS)}")
-    if data_dir is not None and framework != "pytorch":
-        raise UserError("full-size workloads (--data-dir) run in PyTorch only")
     wf = workload_facts(name, version, data_dir, framework)
     cls = workload_class(wf, framework)
     if data_dir is None:

@@ -25,6 +25,7 @@ from autotune.hparams import make_hyperparameters
 from autotune.registry import get_workload
 from autotune.rules import Rules, TuningRules, load_rules
 from autotune.runner import Observer, TrialConfig, TrialResult, run_trial
+from autotune.speed import scaled_facts
 from autotune.submission import Submission, load_submission
 from autotune.timing import DeviceClock
 from autotune.tracking import MlflowTracker, Tracker, default_tracking_uri
@@ -59,6 +60,9 @@ class TrialSpec:
     track: bool = True
     # Development only: replaces the ruleset's budget and tags the run official_protocol=false.
     budget_sec_override: float | None = None
+    # Proxies only: budget and eval period times this (this machine's speed against the
+    # calibration machine's, see autotune.speed); 1 keeps AlgoPerf's fixed budgets.
+    budget_scale: float = 1.0
 
     def budget_sec(self, tuning: TuningRules, wf: facts_mod.WorkloadFacts) -> float:
         """The trial's budget: the override when set, else the ruleset's."""
@@ -196,6 +200,7 @@ def _tags(spec: TrialSpec, submission: Submission, rules_label: str, version: st
         "submission": submission.name,
         "submission_hash": submission.source_hash,
         "seed": str(spec.seed),
+        **({"budget_scale": f"{spec.budget_scale:.4g}"} if spec.budget_scale != 1.0 else {}),
         **spec.tags,
     }
 
@@ -249,6 +254,8 @@ def _run_loaded(spec: TrialSpec, rules: Rules, tuning: TuningRules, submission: 
                 observers: Sequence[Observer]) -> TrialOutcome:  # fmt: skip
     _check_framework(submission, spec)
     workload = get_workload(spec.workload, spec.framework, rules.version, spec.data_dir)
+    if spec.budget_scale != 1.0:
+        workload.facts = scaled_facts(workload.facts, spec.budget_scale, spec.data_dir is not None)
     wf: facts_mod.WorkloadFacts = workload.facts
     hparams = None if tuning.ruleset == "self" else spec.hparams
     if tuning.ruleset == "external" and hparams is None:

@@ -57,7 +57,9 @@ def test_workloads_json_lists_mnist():
     # calibrated tables say so; a variant never inherits its base's calibration
     assert rows["mnist"]["target_source"].startswith("calibrate ")
     assert rows["criteo1tb_layernorm"]["target_source"].startswith("calibrate ")  # its own
-    assert rows["criteo1tb_embed_init"]["target_source"] == "provisional"  # base's not used
+    assert rows["criteo1tb_embed_init"]["target_source"].startswith("calibrate ")  # its own
+    variant, base = rows["criteo1tb_embed_init"], rows["criteo1tb"]
+    assert variant["validation_target"] != base["validation_target"]
 
 
 def test_missing_option_is_a_usage_error(capsys):

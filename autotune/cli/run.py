@@ -79,6 +79,13 @@ def run(
             "targets and budget of --rules) on it (see `autotune data check`)."
         ),
     ] = None,
+    budget_scale: Annotated[
+        str,
+        typer.Option(
+            help="Proxies: scale the budget (and eval period) by this number, or 'auto' to "
+            "time this machine against the one that calibrated the proxy (autotune.speed)."
+        ),
+    ] = "1",
 ) -> None:
     """Run one timed trial, AlgoPerf-style, and record it in MLflow."""
     from autotune import trial
@@ -86,13 +93,14 @@ def run(
     from autotune.registry import workload_facts
     from autotune.rules import load_rules
 
+    scale = _budget_scale(budget_scale, workload, data_dir)
     values = parse_hparams(hparams)
     if values is None and ruleset == "external":
         values = default_point(submission)
     spec = trial.TrialSpec(
         workload=workload, submission=submission, hparams=values, rules=rules, ruleset=ruleset,
         framework=framework, jax_batch_layout=jax_batch_layout, seed=seed, data_dir=data_dir,
-        out_dir=out, experiment=experiment, tracking_uri=tracking_uri,
+        out_dir=out, experiment=experiment, tracking_uri=tracking_uri, budget_scale=scale,
     )  # fmt: skip
     metric = workload_facts(workload, load_rules(rules).version, data_dir).target_metric_name
     if devices != 1:
@@ -123,3 +131,15 @@ def run(
         console.print(
             f"MLflow run {outcome.run_id}: mlflow ui --backend-store-uri {outcome.tracking_uri}"
         )
+
+
+def _budget_scale(value: str, workload: str, data_dir: str | None) -> float:
+    """The trial's budget scale; ``auto`` probes this machine first (a line on stderr)."""
+    from autotune import speed
+
+    wanted = speed.parse_budget_scale(value)
+    scale = speed.resolve_budget_scale(wanted, workload, full_size=data_dir is not None)
+    if wanted == "auto":
+        console.print(f"budget scale {scale:.3f} (this machine's step time on {workload} "
+                      "against the calibration machine's)")  # fmt: skip
+    return scale

@@ -51,6 +51,13 @@ def search(
     budget_sec: Annotated[
         float | None, typer.Option(help="Development only: per-trial budget (not official).")
     ] = None,
+    budget_scale: Annotated[
+        str | None,
+        typer.Option(
+            help="Proxies: scale budgets by this number, or 'auto' to time this machine "
+            "against the one that calibrated each proxy (default 1: the stored budgets)."
+        ),
+    ] = None,
     name: Annotated[str | None, typer.Option(help="Experiment name (MLflow, studies).")] = None,
     out: Annotated[
         Path | None, typer.Option(help="Experiment folder (default: runs/<name>).")
@@ -74,8 +81,8 @@ def search(
         "search_space": str(search_space) if search_space else None, "ruleset": ruleset,
         "rules": rules, "framework": framework, "sampler": sampler, "seed": seed, "jobs": jobs,
         "devices": devices, "studies": studies, "trials": trials, "study_points": study_points,
-        "budget_sec": budget_sec, "name": name, "out": str(out) if out else None,
-        "storage": storage, "tracking_uri": tracking_uri,
+        "budget_sec": budget_sec, "budget_scale": budget_scale, "name": name,
+        "out": str(out) if out else None, "storage": storage, "tracking_uri": tracking_uri,
     }  # fmt: skip
     plan = resolve(build_config(overrides, config))
     live = console.is_terminal and not json_out

@@ -37,6 +37,10 @@ def publish(
     budget_sec: Annotated[
         float | None, typer.Option(help="Development only: per-trial budget.")
     ] = None,
+    budget_scale: Annotated[
+        str | None,
+        typer.Option(help="Proxies: budgets x this, or 'auto' (each worker times its machine)."),
+    ] = None,
     name: Annotated[str | None, typer.Option(help="Experiment name (workers use it).")] = None,
     tracking_uri: Annotated[
         str | None, typer.Option(help="MLflow tracking server URL (http://host:5000).")
@@ -53,7 +57,7 @@ def publish(
         "search_space": str(search_space) if search_space else None, "ruleset": ruleset,
         "rules": rules, "framework": framework, "sampler": sampler, "seed": seed,
         "devices": devices, "studies": studies, "trials": trials, "budget_sec": budget_sec,
-        "name": name, "storage": storage, "tracking_uri": tracking_uri,
+        "budget_scale": budget_scale, "name": name, "storage": storage, "tracking_uri": tracking_uri,
     }  # fmt: skip
     result = shared.publish(build_config(overrides, config))
     if json_out:

@@ -49,11 +49,14 @@ SPLITS = ("train", "eval_train", "validation", "test")
 
 @dataclass(frozen=True)
 class LoaderConfig:
-    """How to run the loading: worker processes, pinned memory, batches prefetched."""
+    """How to run the loading: worker processes (started by ``multiprocessing_context``,
+    e.g. ``"forkserver"`` in a process whose threads make ``fork`` unsafe, as JAX's do;
+    None: the platform's default), pinned memory, batches prefetched."""
 
     num_workers: int = 0
     pin_memory: bool = False
     prefetch_factor: int = 2
+    multiprocessing_context: str | None = None
 
 
 _UNSHARDED = contextvars.ContextVar("autotune_unsharded", default=False)
@@ -156,7 +159,8 @@ def make_loader(dataset: Dataset[Example], sampler: GlobalBatches,
     """Batches of ``dataset`` in ``sampler`` order, each padded to the per-rank size."""
     extra: dict[str, Any] = {}
     if config.num_workers:
-        extra = {"prefetch_factor": config.prefetch_factor, "persistent_workers": True}
+        extra = {"prefetch_factor": config.prefetch_factor, "persistent_workers": True,
+                 "multiprocessing_context": config.multiprocessing_context}  # fmt: skip
     loader = DataLoader(
         dataset,
         batch_sampler=sampler,

@@ -173,7 +173,12 @@ def batches(root: Path, split: str, global_batch_size: int, seed: int = 0,
     dataset = DayFiles(split_files(Path(root), split), global_batch_size, seed,
                        train=split == "train")  # fmt: skip
     extra: dict[str, Any] = (
-        {"prefetch_factor": config.prefetch_factor} if config.num_workers else {}
+        {
+            "prefetch_factor": config.prefetch_factor,
+            "multiprocessing_context": config.multiprocessing_context,
+        }
+        if config.num_workers
+        else {}
     )
     loader = DataLoader(dataset, batch_size=None, num_workers=config.num_workers,
                         pin_memory=config.pin_memory and torch.cuda.is_available(), **extra)  # fmt: skip

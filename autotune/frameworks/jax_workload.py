@@ -8,6 +8,12 @@ prepared and cached outside trial time: the same data files as the PyTorch famil
 when its metric is not accuracy or loss, ``split_metrics``. Facts come from the same
 ``workload.toml`` as the PyTorch class; nothing is stored per framework.
 
+Built with a ``data_dir`` (and official facts), the same class is the full-size AlgoPerf
+workload: its overrides start from the family's full-size model
+(:mod:`workloads.full_size`, shared with PyTorch) plus the variant's knobs, and its
+batches come from the real dataset through :mod:`autotune.frameworks.jax_real_data`
+(the PyTorch side's readers) instead of ``load_splits``.
+
 Lifecycle in a trial (see :mod:`autotune.trial`): construct -> ``configure_trial``
 (batch layout of the submission's era, batch divisibility check) -> ``init_model_fn``
 (params and model state as pytrees, placed for the layout; fills ``param_shapes`` and
@@ -23,6 +29,7 @@ from __future__ import annotations
 import abc
 import functools
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import flax.linen as nn
@@ -37,8 +44,10 @@ from autotune.compat._api import jax_sharding_utils as shard
 from autotune.errors import UserError
 from autotune.facts import WorkloadFacts
 from autotune.frameworks import jax_setup
+from autotune.frameworks.eval_counts import eval_example_counts
+from workloads.full_size import model_overrides
 
-__all__ = ["JaxWorkload", "NumpyBatch", "param_types"]
+__all__ = ["JaxWorkload", "NumpyBatch", "pad_rows", "param_types"]
 
 NumpyBatch = dict[str, np.ndarray]
 EVAL_SPLITS = {"train": "eval_train", "validation": "validation", "test": "test"}
@@ -68,16 +77,27 @@ def param_types(params: Any) -> dict[str, Any]:
 
 
 class JaxWorkload(spec.Workload):
-    """A JAX/Flax workload on in-memory numpy splits, over all local devices."""
+    """A JAX/Flax workload on in-memory numpy splits (or, built with ``data_dir``, the
+    real dataset), over all local devices."""
 
     framework = "jax"
     prng: Any = jax_setup  # the runner derives its keys with jax.random
 
-    def __init__(self, facts: WorkloadFacts) -> None:
+    def __init__(self, facts: WorkloadFacts, data_dir: str | Path | None = None) -> None:
         super().__init__(facts)
-        self.overrides: dict[str, Any] = dict(facts.overrides)
+        self.data_dir: Path | None = None
+        if data_dir is not None:
+            from autotune.frameworks.real_data import check_data_dir
+
+            self.data_dir = check_data_dir(data_dir, facts.name)
+        self.overrides: dict[str, Any] = model_overrides(facts)
         self.batch_layout = "sharded"
         self._model: nn.Module | None = None
+
+    @property
+    def full_size(self) -> bool:
+        """True for the AlgoPerf workload itself (official facts), False for a proxy."""
+        return bool(self.facts.kind == "official")
 
     # --- what a family supplies ------------------------------------------------------
     @abc.abstractmethod
@@ -163,24 +183,40 @@ class JaxWorkload(spec.Workload):
         repeat_final_dataset: bool | None = None,
         num_batches: int | None = None,
     ) -> Iterator[dict[str, jax.Array]]:
-        data = self.splits[split]
-        if split != "train":
-            return self._padded_batches(data, global_batch_size)
-        self._check_divisible(global_batch_size)
-        batches = _shuffled(data, global_batch_size, jax_setup.seed_of(data_rng))
-        return (self._place_batch(self.prepare_batch(b)) for b in batches)
+        if split == "train":
+            self._check_divisible(global_batch_size)
+        else:  # one shape for every eval batch, a multiple of the devices
+            global_batch_size = -(-global_batch_size // self.num_devices) * self.num_devices
+        batches = self._host_batches(data_rng, split, global_batch_size)
+        if split == "train":
+            return (self._place_batch(self.prepare_batch(b)) for b in batches)
+        sharding = shard.get_batch_dim_sharding()
+        return ({k: jax.device_put(v, sharding) for k, v in self.prepare_batch(b).items()}
+                for b in batches)  # fmt: skip
 
-    def _padded_batches(self, data: NumpyBatch, size: int) -> Iterator[dict[str, jax.Array]]:
-        """Ordered batches padded to one shape (a multiple of the devices), ``weights`` 0/1."""
-        n, size = len(data["targets"]), -(-size // self.num_devices) * self.num_devices
-        for start in range(0, n, size):
-            chunk = {k: v[start : start + size] for k, v in data.items()}
-            real = len(chunk["targets"])
-            chunk.setdefault("weights", np.ones(real, np.float32))
-            pad = [(0, size - real)]
-            chunk = {k: np.pad(v, pad + [(0, 0)] * (v.ndim - 1)) for k, v in chunk.items()}
-            chunk = self.prepare_batch(chunk)
-            yield {k: jax.device_put(v, shard.get_batch_dim_sharding()) for k, v in chunk.items()}
+    def _host_batches(self, data_rng: Any, split: str, size: int) -> Iterator[NumpyBatch]:
+        """numpy batches of ``split``: from the dataset folder at full size, else from the
+        in-memory splits (training shuffled, evaluation in order and padded)."""
+        if self.data_dir is not None:
+            from autotune.frameworks.jax_real_data import numpy_batches
+
+            seed = jax_setup.seed_of(data_rng) if split == "train" else 0
+            return numpy_batches(self.facts, self.data_dir, split, size, seed)
+        data = self.splits[split]
+        if split == "train":
+            return _shuffled(data, size, jax_setup.seed_of(data_rng))
+        n = len(data["targets"])
+        return (pad_rows({k: v[i : i + size] for k, v in data.items()}, size)
+                for i in range(0, n, size))  # fmt: skip
+
+    def example_batch(self) -> NumpyBatch:
+        """One training example (the dataset's first validation example at full size),
+        as ``prepare_batch`` returns it: shapes for initialisation."""
+        if self.data_dir is not None:
+            from autotune.frameworks.jax_real_data import example_batch
+
+            return self.prepare_batch(example_batch(self.facts, self.data_dir))
+        return self.prepare_batch({k: v[:1] for k, v in self.splits["train"].items()})
 
     # --- model ------------------------------------------------------------------------
     @property
@@ -198,8 +234,7 @@ class JaxWorkload(spec.Workload):
         if dropout_rate is not None:
             self.overrides.setdefault("dropout_rate", dropout_rate)
         self._model = self.build_model()
-        first = self.prepare_batch({k: v[:1] for k, v in self.splits["train"].items()})
-        example = jax.tree.map(jnp.asarray, self.model_inputs(first))
+        example = jax.tree.map(jnp.asarray, self.model_inputs(self.example_batch()))
         variables = dict(_init_variables(self._model, rng, example))
         params = variables.pop("params")
         self._param_shapes = jax.tree.map(lambda p: spec.ShapeTuple(p.shape), params)
@@ -295,8 +330,7 @@ class JaxWorkload(spec.Workload):
         for prefix, split in EVAL_SPLITS.items():
             for name, value in self._eval_split(split, params, model_state).items():
                 results[f"{prefix}/{name}"] = value
-        results["validation/num_examples"] = float(len(self.splits["validation"]["targets"]))
-        results["test/num_examples"] = float(len(self.splits["test"]["targets"]))
+        results.update(eval_example_counts(self))
         return results
 
 
@@ -324,6 +358,16 @@ def _per_example_loss(
     if loss_type is lt.MEAN_ABSOLUTE_ERROR:
         return jnp.abs(logits - labels)
     raise NotImplementedError(f"{loss_type} needs a family-specific loss_fn")
+
+
+def pad_rows(batch: NumpyBatch, size: int) -> NumpyBatch:
+    """``batch`` padded with zero rows to ``size`` examples; ``weights`` (1 on the real
+    rows unless given) is 0 on the padding, so no metric counts it."""
+    real = len(next(iter(batch.values())))
+    batch = {"weights": np.ones(real, np.float32), **batch}
+    if real == size:
+        return batch
+    return {k: np.pad(v, [(0, size - real)] + [(0, 0)] * (v.ndim - 1)) for k, v in batch.items()}
 
 
 def _shuffled(data: NumpyBatch, batch_size: int, seed: int) -> Iterator[NumpyBatch]:

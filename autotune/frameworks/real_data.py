@@ -1,9 +1,10 @@
-"""Batches of a full-size PyTorch workload, read from the real AlgoPerf dataset.
+"""Batches of a full-size workload, read from the real AlgoPerf dataset.
 
 :class:`autotune.frameworks.torch_workload.TorchWorkload` calls :func:`input_queue`
-when it was built with a dataset folder (``autotune run --data-dir DIR``). The reader
-is the family's module in :mod:`autotune.datasets`; around it this module adds what a
-trial needs:
+when it was built with a dataset folder (``autotune run --data-dir DIR``); the JAX side
+(:mod:`autotune.frameworks.jax_real_data`) reads through :func:`reader_batches`, so
+both frameworks see the same batches in the same order. The reader is the family's
+module in :mod:`autotune.datasets`; around it this module adds what a trial needs:
 
 * **overlap**: a ``DataLoader`` with worker processes (:func:`loader_config`), pinned
   host memory on CUDA and ``prefetch_factor`` batches in flight per worker, then
@@ -30,7 +31,14 @@ from autotune.datasets._common import unsharded
 from autotune.errors import UserError
 from autotune.facts import WorkloadFacts
 
-__all__ = ["check_data_dir", "input_queue", "loader_config", "strip_padding"]
+__all__ = [
+    "check_data_dir",
+    "input_queue",
+    "loader_config",
+    "reader_batches",
+    "split_size",
+    "strip_padding",
+]
 
 Batch = dict[str, torch.Tensor]
 # Workers per process: enough to keep one accelerator fed, never more than the cores.
@@ -73,27 +81,38 @@ def strip_padding(batch: Batch) -> Batch:
     return batch if rows == len(weights) else {k: v[:rows] for k, v in batch.items()}
 
 
-def _split_size(wf: WorkloadFacts, split: str) -> int | None:
+def split_size(wf: WorkloadFacts, split: str) -> int | None:
+    """AlgoPerf's number of examples of an evaluation split (None: train, or unknown)."""
     size = {"eval_train": wf.num_eval_train_examples, "validation": wf.num_validation_examples,
             "test": wf.num_test_examples}.get(split, 0)  # fmt: skip
     return size or None
 
 
+def reader_batches(wf: WorkloadFacts, data_dir: Path, split: str, global_batch_size: int,
+                   seed: int, config: LoaderConfig) -> Iterator[Batch]:  # fmt: skip
+    """The reader's CPU batches of ``split``: training endless (under DDP this rank's
+    slice), evaluation one whole pass of at most the split's AlgoPerf size, read whole on
+    every rank, the last batch padded with rows of weight 0."""
+    reader = loader(wf.name)
+    if split == "train":
+        batches: Iterator[Batch] = reader.batches(data_dir, split, global_batch_size, seed,
+                                                  None, config)  # fmt: skip
+        return batches
+    with unsharded():
+        batches = reader.batches(data_dir, split, global_batch_size, seed,
+                                 split_size(wf, split), config)  # fmt: skip
+    return batches
+
+
 def input_queue(wf: WorkloadFacts, data_dir: Path, split: str, global_batch_size: int,
                 seed: int, device: torch.device) -> Iterator[Batch]:  # fmt: skip
-    """Device batches of ``split``: training endless and this rank's slice, evaluation
-    one whole pass of at most the split's AlgoPerf size, padding rows dropped."""
+    """Device batches of ``split`` (see :func:`reader_batches`), evaluation padding rows
+    dropped."""
     from autotune.frameworks.torch_ddp import active
 
     world = torch.distributed.get_world_size() if active() else 1
-    reader = loader(wf.name)
     config = loader_config(device, world)
-    if split == "train":
-        batches = reader.batches(data_dir, split, global_batch_size, seed, None, config)
-    else:
-        with unsharded():
-            batches = reader.batches(data_dir, split, global_batch_size, seed,
-                                     _split_size(wf, split), config)  # fmt: skip
+    batches = reader_batches(wf, data_dir, split, global_batch_size, seed, config)
     return _to_device(batches, device, strip=split != "train")
 
 

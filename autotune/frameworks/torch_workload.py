@@ -7,9 +7,10 @@ metric is not accuracy or loss, ``split_metrics``. Everything a submission touch
 (``model_fn``, ``loss_fn``, ``param_shapes``, ``model_params_types``) is here, once.
 
 Built with a ``data_dir`` (and official facts), the same class is the full-size AlgoPerf
-workload: its overrides start from the family's ``full_size_model`` (AlgoPerf's
-architecture) plus the variant's knobs, and its batches come from the real dataset
-through :mod:`autotune.frameworks.real_data` instead of ``load_splits``.
+workload: its overrides start from the family's full-size model (AlgoPerf's
+architecture, :mod:`workloads.full_size`, shared with JAX) plus the variant's knobs, and
+its batches come from the real dataset through :mod:`autotune.frameworks.real_data`
+instead of ``load_splits``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import dataclasses
 import functools
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -30,7 +31,9 @@ from autotune import spec
 from autotune.errors import UserError
 from autotune.facts import WorkloadFacts
 from autotune.frameworks import real_data, torch_ddp
+from autotune.frameworks.eval_counts import eval_example_counts
 from autotune.frameworks.torch_setup import torch_env
+from workloads.full_size import model_overrides
 
 __all__ = ["TINY_SPLIT_EXAMPLES", "Batch", "TorchWorkload", "config_from_overrides", "param_types"]
 
@@ -110,16 +113,13 @@ class TorchWorkload(spec.Workload):
     """A PyTorch workload on in-memory splits."""
 
     framework = "pytorch"
-    # AlgoPerf's architecture as overrides of the family's model config (full size only).
-    full_size_model: ClassVar[Mapping[str, Any]] = {}
 
     def __init__(self, facts: WorkloadFacts, device: torch.device | None = None,
                  data_dir: str | Path | None = None) -> None:  # fmt: skip
         super().__init__(facts)
         self.device = device or torch_env().device
         self.data_dir = None if data_dir is None else real_data.check_data_dir(data_dir, facts.name)
-        base = self.full_size_model if self.full_size else {}
-        self.overrides: dict[str, Any] = {**base, **facts.overrides}
+        self.overrides: dict[str, Any] = model_overrides(facts)
 
     @property
     def full_size(self) -> bool:
@@ -304,12 +304,7 @@ class TorchWorkload(spec.Workload):
         for prefix, split in EVAL_SPLITS.items():
             for name, value in self._eval_split(split, params, model_state, rng).items():
                 results[f"{prefix}/{name}"] = value
-        if self.data_dir is not None:  # AlgoPerf's split sizes
-            results["validation/num_examples"] = float(self.num_validation_examples)
-            results["test/num_examples"] = float(self.num_test_examples)
-        else:
-            results["validation/num_examples"] = float(len(self.splits["validation"]["targets"]))
-            results["test/num_examples"] = float(len(self.splits["test"]["targets"]))
+        results.update(eval_example_counts(self))
         return torch_ddp.from_rank_zero(results)  # identical on every DDP rank
 
 

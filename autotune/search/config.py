@@ -16,6 +16,7 @@ from typing import Any
 
 from autotune import paths
 from autotune.errors import UserError
+from autotune.speed import parse_budget_scale
 
 __all__ = ["SAMPLERS", "STUDY_POINTS", "SearchConfig", "build_config", "read_experiment"]
 
@@ -43,6 +44,8 @@ class SearchConfig:
     trials: int | None = None  # override of trials per study (not official)
     study_points: str = "same"  # halton: every study searches the same points, or disjoint ones
     budget_sec: float | None = None  # development only: replaces the ruleset budget
+    # Proxies: budget x this, or "auto" (probe this machine, see autotune.speed)
+    budget_scale: float | str = 1.0
     storage: str | None = None  # Optuna RDB URL; default SQLite in `out`
     tracking_uri: str | None = None  # MLflow; default SQLite in `out`
 
@@ -61,7 +64,7 @@ _TYPES: dict[str, type] = {
     "name": str, "submission": str, "workloads": list, "out": str, "search_space": str,
     "rules": str, "ruleset": str, "framework": str, "sampler": str, "seed": int, "jobs": int,
     "devices": int, "studies": int, "trials": int, "study_points": str, "budget_sec": float,
-    "storage": str, "tracking_uri": str,
+    "budget_scale": object, "storage": str, "tracking_uri": str,
 }  # fmt: skip
 
 
@@ -124,6 +127,7 @@ def build_config(overrides: Mapping[str, Any], config_file: Path | None = None) 
     submission = str(values["submission"])
     if os.sep in submission or submission.endswith(".py"):
         values["submission"] = str(_resolve_file(submission, base))
+    values["budget_scale"] = parse_budget_scale(values.get("budget_scale"))
     known = {f.name for f in fields(SearchConfig)}
     config = SearchConfig(**{k: v for k, v in values.items() if k in known})
     _check(config)

@@ -66,6 +66,7 @@ class SearchRun:
     # (study name, trial number) -> seconds of Optuna + MLflow bookkeeping in this process
     bookkeeping: dict[tuple[str, int], float] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
+    scales: dict[str, float] = field(default_factory=dict)  # workload -> budget scale
 
     @property
     def out(self) -> Path:
@@ -88,7 +89,8 @@ def _open(search: Search, storage: optuna.storages.RDBStorage) -> SearchRun:
         parents[study.study_name] = records.parent_run(client, exp_id, search, study, w, s)
     with load_submission(c.submission, c.framework) as submission:
         name = submission.name
-    return SearchRun(search, storage, books, parents, client, exp_id, name)
+    scales = st.budget_scales(search, dict(zip(keys, opened, strict=True)))
+    return SearchRun(search, storage, books, parents, client, exp_id, name, scales=scales)
 
 
 def _trial_spec(
@@ -102,7 +104,7 @@ def _trial_spec(
         "experiment": c.name, "tracking_uri": c.mlflow_uri, "track": False,
         "parent_run_id": run.parents[book.study.study_name],
         "tags": records.trial_tags(search, book.study, p.trial),
-        "budget_sec_override": c.budget_sec,
+        "budget_sec_override": c.budget_sec, "budget_scale": run.scales.get(p.workload, 1.0),
     }  # fmt: skip
 
 
@@ -212,7 +214,7 @@ def _run_locked(
     search: Search, storage: optuna.storages.RDBStorage, display: Display, poll_sec: float
 ) -> dict[str, Any]:
     run = _open(search, storage)
-    display.start(_progress(run), header(search))
+    display.start(_progress(run), header(search, run.scales))
     try:
         _loop(run, display, poll_sec)
     except BaseException:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,14 +72,19 @@ class Progress:
         return sum(r[2] for r in self.rows)
 
 
-def header(search: Search) -> str:
+def header(search: Search, scales: Mapping[str, float] | None = None) -> str:
     """One line saying what the search runs (shown once its storage is open)."""
     c = search.config
     each = f" on {c.devices} devices each" if c.devices > 1 else ""
+    scaled = {w: s for w, s in (scales or {}).items() if s != 1.0}
+    budgets = (
+        "; budgets x " + ", ".join(f"{s:.2f} ({w})" for w, s in scaled.items()) if scaled else ""
+    )
     return (
         f"search '{c.name}': {search.studies} studies x {search.trials_per_study} trials on "
         f"{', '.join(c.workloads)} ({search.rules.label} {search.tuning.ruleset}, official "
         f"protocol: {str(search.official).lower()}), {c.jobs} at once{each}; folder {c.out}"
+        f"{budgets}"
     )
 
 

@@ -68,8 +68,9 @@ class Search:
         # Devices per trial change the measured times, so they are part of the search; at
         # the default of 1 they are left out, which keeps older searches' fingerprints.
         devices = {"devices": c.devices} if c.devices != 1 else {}
+        scale = {"budget_scale": c.budget_scale} if c.budget_scale != 1.0 else {}
         return {
-            **devices, "submission": c.submission, "rules": self.rules.label,
+            **devices, **scale, "submission": c.submission, "rules": self.rules.label,
             "rules_version": self.rules.version, "ruleset": self.tuning.ruleset,
             "framework": c.framework, "sampler": c.sampler if self.space else "none",
             "seed": c.seed, "studies": self.studies, "trials_per_study": self.trials_per_study,

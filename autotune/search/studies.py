@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
 from optuna.trial import TrialState
 
+from autotune import speed
 from autotune.errors import UserError
+from autotune.search import process
 from autotune.search.config import SearchConfig
 from autotune.search.plan import PlannedTrial, Search
 
@@ -183,3 +185,31 @@ def reconcile(
         if point is not None:
             study.enqueue_trial(point, user_attrs={"trial_index": index}, skip_if_exists=False)
     return book
+
+
+PROBED_SCALE_ATTR = "budget_scale_probed"
+
+
+def budget_scales(
+    search: Search, opened: Mapping[tuple[str, int], optuna.Study]
+) -> dict[str, float]:
+    """Each workload's budget scale: the search's number, or with ``"auto"`` this machine's
+    speed probe (:mod:`autotune.speed`), taken once per workload and kept on its studies,
+    so a resumed search keeps the budgets its first trials had."""
+    value = search.config.budget_scale
+    scales: dict[str, float] = {}
+    for workload in search.config.workloads:
+        if value != "auto":
+            scales[workload] = float(value)
+            continue
+        mine = [study for (w, _), study in opened.items() if w == workload]
+        stored = [
+            s.user_attrs[PROBED_SCALE_ATTR] for s in mine if PROBED_SCALE_ATTR in s.user_attrs
+        ]
+        threads = process.slots(search.config.jobs, search.config.devices)[0].threads
+        scale = float(stored[0]) if stored else speed.probe(workload, threads=threads).scale
+        for study in mine:
+            if PROBED_SCALE_ATTR not in study.user_attrs:
+                study.set_user_attr(PROBED_SCALE_ATTR, scale)
+        scales[workload] = scale
+    return scales

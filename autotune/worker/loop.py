@@ -31,6 +31,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from autotune import speed
 from autotune.errors import UserError
 from autotune.search import process, records
 from autotune.search.config import SearchConfig
@@ -70,6 +71,17 @@ class WorkerState:
     name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     ran: list[dict[str, Any]] = field(default_factory=list)
     dropped: int = 0
+    scales: dict[str, float] = field(default_factory=dict)
+
+    def budget_scale(self, workload: str) -> float:
+        """The published budget scale; ``"auto"``: this worker's machine, probed once per
+        workload (a fleet of unlike machines gives each trial its own machine's budget)."""
+        if workload not in self.scales:
+            c = self.search.search.config
+            threads = process.slots(1, c.devices)[0].threads  # as the trial's slot
+            self.scales[workload] = speed.resolve_budget_scale(c.budget_scale, workload,
+                                                               threads=threads)  # fmt: skip
+        return self.scales[workload]
 
 
 def _open(opts: WorkerOptions) -> WorkerState:
@@ -136,6 +148,7 @@ def _trial_spec(w: WorkerState, c: claims.Claim, p: Any, hparams: Any) -> dict[s
         "experiment": c_.name, "tracking_uri": c_.mlflow_uri,
         "parent_run_id": c.study.user_attrs.get("mlflow_parent_run_id"), "tags": tags,
         "budget_sec_override": c_.budget_sec,
+        "budget_scale": w.budget_scale(p.workload),
     }  # fmt: skip
 
 

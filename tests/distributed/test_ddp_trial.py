@@ -134,3 +134,15 @@ def test_batch_that_does_not_divide(tmp_path: Path, capsys: pytest.CaptureFixtur
             "--ruleset", "self", "--out", str(tmp_path), "--devices", "2"]  # fmt: skip
     err = _error(capsys, argv)
     assert "global batch size 127" in err and "does not divide over --devices 2" in err
+
+
+def test_a_rank_killed_by_sigkill_is_an_out_of_memory_failure(
+    tmp_path: Path, two_ranks: None
+) -> None:
+    """The kernel's OOM killer leaves no Python error: the SIGKILL torchrun reports becomes
+    a failed trial that says so, with the batch size that was tried."""
+    spec = trial.TrialSpec(workload="mnist", submission=str(HERE / "killed_submission.py"),
+                           hparams=HPARAMS, out_dir=tmp_path / "out", experiment="killed")  # fmt: skip
+    result = multidevice.launch(spec, 2).result
+    assert result.stop_reason == "out_of_memory" and not result.reached_target
+    assert "killed by SIGKILL" in str(result.error) and "batch size" in str(result.error)

@@ -118,3 +118,22 @@ def test_conformer_same_weights_same_eval_metrics(two_devices):
 
 def test_conformer_same_weights_same_training_loss(two_devices):
     _check_training_loss("librispeech_conformer")
+
+
+def test_full_size_frontend_same_features_and_trimming_changes_no_valid_frame():
+    import torch
+
+    from workloads.speech import flax_frontend, frontend
+
+    gen = np.random.default_rng(0)
+    audio = np.round(gen.normal(0, 3000, (2, 12_000))).astype(np.float32)
+    paddings = (np.arange(12_000)[None, :] >= np.array([[12_000], [7_000]])).astype(np.float32)
+    audio *= 1 - paddings
+    ours, our_pads = frontend.features(torch.from_numpy(audio), torch.from_numpy(paddings))
+    theirs, their_pads = flax_frontend.features(audio, paddings)
+    np.testing.assert_array_equal(np.asarray(their_pads), our_pads.numpy())
+    np.testing.assert_allclose(np.asarray(theirs), ours.numpy(), atol=1e-3)
+    short, short_pads = flax_frontend.features(audio[:, :8_000], paddings[:, :8_000])
+    n = short.shape[1]
+    np.testing.assert_array_equal(np.asarray(short_pads), np.asarray(their_pads)[:, :n])
+    np.testing.assert_allclose(np.asarray(short)[1], np.asarray(theirs)[1, :n], atol=1e-5)

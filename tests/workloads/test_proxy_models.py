@@ -95,3 +95,13 @@ def test_variants_inherit_their_base_facts_but_not_its_targets() -> None:
     assert variant.num_train_examples == base.num_train_examples > 0
     assert variant.extra["max_batch_size"] == base.extra["max_batch_size"]
     assert variant.overrides == {"activation": "tanh"} and variant.base == "fastmri"
+
+
+def test_a_variant_without_its_own_calibration_does_not_take_its_base_s() -> None:
+    tables = {
+        "fam": {"validation_target": 0.5, "step_hint": 100, "calibration": {"date": "d"}},
+        "fam_v": {"base": "fam", "overrides": {"activation": "tanh"}, "validation_target": 0.4},
+    }
+    entry = facts._with_base(tables, "fam_v")
+    assert entry["step_hint"] == 100 and entry["validation_target"] == 0.4
+    assert "calibration" not in entry

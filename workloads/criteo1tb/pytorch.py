@@ -9,8 +9,6 @@ is the loss. ``eval_train`` is a fixed subset of train.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
 import torch
 from torch import nn
 
@@ -20,14 +18,6 @@ from workloads.criteo1tb.dlrm import DlrmConfig, DlrmSmall
 
 
 class Criteo1tbWorkload(TorchWorkload):
-    # AlgoPerf's DLRM-small (539M parameters, nearly all in the embedding table).
-    full_size_model: ClassVar[dict[str, Any]] = {
-        "vocab_size": 4194304,
-        "embed_dim": 128,
-        "bottom_mlp": (512, 256, 128),
-        "top_mlp": (1024, 1024, 512, 256, 1),
-    }
-
     def adapt_batch(self, batch: Batch) -> Batch:
         """The real reader hashes into AlgoPerf's 4 194 304 buckets; a smaller (``tiny``)
         table folds them (identity at full size)."""

@@ -8,8 +8,6 @@ error (``MEAN_ABSOLUTE_ERROR``) and the metric SSIM as AlgoPerf computes it
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
 import torch
 from torch import nn
 
@@ -20,12 +18,6 @@ from workloads.fastmri.unet import UNet, UNetConfig
 
 
 class FastmriWorkload(TorchWorkload):
-    # AlgoPerf's U-Net (7.76M parameters).
-    full_size_model: ClassVar[dict[str, Any]] = {
-        "num_channels": 32,
-        "num_pool_layers": 4,
-    }
-
     def build_model(self) -> nn.Module:
         return UNet(UNetConfig.from_overrides(self.overrides))
 

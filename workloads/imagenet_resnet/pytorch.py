@@ -9,8 +9,6 @@ the data are 32x32 crops of 21 real photos, classified by source photo
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
 import torch
 from torch import nn
 
@@ -28,14 +26,6 @@ def photo_splits(workload: TorchWorkload, photos: tuple[str, ...]) -> dict[str, 
 
 
 class ImagenetResnetWorkload(TorchWorkload):
-    # AlgoPerf's ResNet-50 on ImageNet (25.56M parameters).
-    full_size_model: ClassVar[dict[str, Any]] = {
-        "stage_sizes": (3, 4, 6, 3),
-        "width": 64,
-        "stem": "imagenet",
-        "num_classes": 1000,
-    }
-
     def build_model(self) -> nn.Module:
         config = ResNetConfig.from_overrides(self.overrides, num_classes=len(IMAGENET_PHOTOS))
         return ResNet(config)

@@ -8,8 +8,6 @@ Variants are :class:`ViTConfig` overrides (``use_glu``, ``use_post_layer_norm``,
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
 from torch import nn
 
 from autotune.frameworks.torch_workload import Batch, TorchWorkload
@@ -19,17 +17,6 @@ from workloads.imagenet_vit.vit import ViT, ViTConfig
 
 
 class ImagenetVitWorkload(TorchWorkload):
-    # AlgoPerf's ViT-S/16 on ImageNet (22.12M parameters).
-    full_size_model: ClassVar[dict[str, Any]] = {
-        "width": 384,
-        "depth": 12,
-        "mlp_dim": 1536,
-        "num_heads": 6,
-        "patch_size": 16,
-        "image_size": 224,
-        "num_classes": 1000,
-    }
-
     def build_model(self) -> nn.Module:
         config = ViTConfig.from_overrides(self.overrides, num_classes=len(IMAGENET_PHOTOS))
         return ViT(config)

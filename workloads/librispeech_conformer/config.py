@@ -2,6 +2,9 @@
 
 Shared by the PyTorch and JAX workloads, so a variant (``attention_temperature``,
 ``use_post_layer_norm``, ``activation``) and the ``tiny`` model mean the same in both.
+``spec_augment`` (and SpecAugment's fields) give the model's
+:class:`~workloads.speech.spec_augment.SpecAugmentConfig`: on at full size, off for the
+proxy.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from workloads.speech.data import ALPHABET
+from workloads.speech.spec_augment import spec_augment_config
 
 __all__ = ["TINY", "model_config"]
 
@@ -32,4 +36,5 @@ def model_config(overrides: Mapping[str, Any]) -> dict[str, Any]:
         "attention_temperature": float(o.get("attention_temperature", 1.0)),
         "use_post_layer_norm": bool(o.get("use_post_layer_norm", True)),
         "activation": str(o.get("activation", "swish")),
+        "spec_augment": spec_augment_config(o),
     }

@@ -1,6 +1,7 @@
 """librispeech_conformer proxy (JAX/Flax): the model of ``workloads/librispeech_conformer/pytorch.py``.
 
-The same Conformer: the shared convolutional subsampler, sinusoidal positions, then
+The same Conformer: SpecAugment when ``train`` and ``spec_augment`` (full size; keys
+from the ``dropout`` stream), the shared convolutional subsampler, sinusoidal positions, then
 blocks of half-step feed-forward, self-attention over unpadded frames (queries scaled
 by AlgoPerf's learned ``1.4427 softplus(s)``, logits divided by
 ``attention_temperature``), the convolution module (GLU, bias-free depthwise
@@ -24,6 +25,7 @@ import jax.numpy as jnp
 from workloads.librispeech_conformer.config import model_config
 from workloads.speech import flax_layers as layers
 from workloads.speech.flax_workload import SpeechWorkload
+from workloads.speech.spec_augment import SpecAugmentConfig
 
 QUERY_SCALE_NORM = 1.0 / math.log(2.0)  # makes softplus(0) scale queries by 1
 LayerNorm = functools.partial(nn.LayerNorm, epsilon=1e-5)  # torch.nn.LayerNorm's
@@ -128,11 +130,14 @@ class Conformer(nn.Module):
     attention_temperature: float = 1.0
     use_post_layer_norm: bool = True
     activation: str = "swish"
+    spec_augment: SpecAugmentConfig | None = None
 
     @nn.compact
     def __call__(self, batch: dict[str, jax.Array], train: bool = False,
                  update_batch_norm: bool = False) -> tuple[jax.Array, jax.Array]:  # fmt: skip
         x = batch["inputs"].astype(jnp.float32)
+        if self.spec_augment is not None:  # training mode only
+            x = layers.SpecAugment(self.spec_augment)(x, batch["input_paddings"], train)
         x = layers.Subsample(self.subsample_channels, self.encoder_dim, "relu", self.dropout_rate,
                       name="subsample")(x, train)  # fmt: skip
         paddings = layers.subsample_paddings(batch["input_paddings"])

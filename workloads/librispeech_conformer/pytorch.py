@@ -1,30 +1,31 @@
 """librispeech_conformer proxy (PyTorch): AlgoPerf's Conformer on synthesised speech.
 
-The model follows AlgoPerf's Conformer: a two-layer stride-2 convolutional
-subsampler (4x in time) with a linear projection, sinusoidal positions and input
-dropout, then ``num_blocks`` Conformer blocks (half-step feed-forward, multi-head
-self-attention over the unpadded frames, convolution module with GLU, depthwise
-convolution, batch norm and swish, half-step feed-forward, and a final LayerNorm
-unless ``use_post_layer_norm`` is false), then a LayerNorm and a linear layer to the
-vocabulary. Attention queries carry AlgoPerf's learned per-dimension scale
+The model follows AlgoPerf's Conformer: SpecAugment in training mode
+(:mod:`workloads.speech.spec_augment`; on at full size, off for the CPU proxy), a
+two-layer stride-2 convolutional subsampler (4x in time) with a linear projection,
+sinusoidal positions and input dropout, then ``num_blocks`` Conformer blocks (half-step
+feed-forward, multi-head self-attention over the unpadded frames, convolution module
+with GLU, depthwise convolution, batch norm and swish, half-step feed-forward, and a
+final LayerNorm unless ``use_post_layer_norm`` is false), then a LayerNorm and a linear
+layer to the vocabulary. Attention queries carry AlgoPerf's learned per-dimension scale
 (``1.4427 softplus(s)``, 1 at initialisation); the depthwise convolution has no bias.
 ``attention_temperature`` divides the attention logits. AlgoPerf's full size
-(``full_size_model``): ``encoder_dim=512``, 8 heads, 4 blocks, kernel 5, subsampler
-channels 512, 1024 SentencePiece outputs: 32.32M parameters.
+(:mod:`workloads.full_size`): ``encoder_dim=512``, 8 heads, 4 blocks, kernel 5, subsampler
+channels 512, 1024 SentencePiece outputs, SpecAugment: 32.32M parameters.
 Data, CTC loss and WER: :mod:`workloads.speech`.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from workloads.librispeech_conformer.config import model_config
-from workloads.speech.layers import Subsample, sinusoidal, subsample_paddings
+from workloads.speech.layers import SpecAugment, Subsample, sinusoidal, subsample_paddings
+from workloads.speech.spec_augment import SpecAugmentConfig
 from workloads.speech.workload import VOCAB_SIZE, SpeechWorkload
 
 QUERY_SCALE_NORM = 1.0 / math.log(2.0)  # makes softplus(0) scale queries by 1
@@ -106,8 +107,10 @@ class Conformer(nn.Module):
                  num_heads: int = 8, num_blocks: int = 4, kernel_size: int = 5,
                  subsample_channels: int = 512, dropout_rate: float = 0.1,
                  attention_temperature: float = 1.0, use_post_layer_norm: bool = True,
-                 activation: str = "swish") -> None:  # fmt: skip
+                 activation: str = "swish",
+                 spec_augment: SpecAugmentConfig | None = None) -> None:  # fmt: skip
         super().__init__()
+        self.spec_augment = None if spec_augment is None else SpecAugment(spec_augment)
         self.subsample = Subsample(subsample_channels, encoder_dim, "relu", dropout_rate)
         self.blocks = nn.ModuleList(
             ConformerBlock(encoder_dim, num_heads, kernel_size, dropout_rate,
@@ -118,6 +121,8 @@ class Conformer(nn.Module):
         self.head = nn.Linear(encoder_dim, vocab_size)
 
     def forward(self, x: torch.Tensor, paddings: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.spec_augment is not None:  # training mode only
+            x = self.spec_augment(x, paddings)
         x = self.subsample(x)
         paddings = subsample_paddings(paddings)
         x = x + sinusoidal(x.shape[1], x.shape[-1], x.device)
@@ -130,15 +135,6 @@ class Conformer(nn.Module):
 class ConformerWorkload(SpeechWorkload):
     """The conformer proxy; variants set ``attention_temperature``, ``use_post_layer_norm``
     or ``activation``."""
-
-    full_size_model: ClassVar[dict[str, Any]] = {
-        "vocab_size": 1024,
-        "encoder_dim": 512,
-        "num_heads": 8,
-        "num_blocks": 4,
-        "kernel_size": 5,
-        "subsample_channels": 512,
-    }
 
     def build_model(self) -> nn.Module:
         return Conformer(**model_config(self.overrides))

@@ -6,7 +6,10 @@ the same in both. Variant knobs (AlgoPerf's DeepSpeech config names in brackets)
 feed-forward layers add their input back; ``enable_residual_connections``),
 ``use_layer_norm`` (False; True: LayerNorm instead of BatchNorm before each LSTM and
 feed-forward layer; ``layernorm_everywhere``) and ``use_decoder_layer_norm`` (True: the
-LayerNorm before the output layer; ``enable_decoder_layer_norm``).
+LayerNorm before the output layer; ``enable_decoder_layer_norm``). ``spec_augment``
+(on at full size, off for the proxy) and SpecAugment's fields (``freq_mask_count``,
+``time_mask_count``, ...: :mod:`workloads.speech.spec_augment`) give the model's
+SpecAugment.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from workloads.speech.data import ALPHABET
+from workloads.speech.spec_augment import spec_augment_config
 
 __all__ = ["TINY", "model_config"]
 
@@ -36,4 +40,5 @@ def model_config(overrides: Mapping[str, Any]) -> dict[str, Any]:
         "use_residual": bool(o.get("use_residual", True)),
         "use_layer_norm": bool(o.get("use_layer_norm", False)),
         "use_decoder_layer_norm": bool(o.get("use_decoder_layer_norm", True)),
+        "spec_augment": spec_augment_config(o),
     }

@@ -1,6 +1,7 @@
 """librispeech_deepspeech proxy (JAX/Flax): the model of ``workloads/librispeech_deepspeech/pytorch.py``.
 
-The same DeepSpeech shape: the shared convolutional subsampler, ``num_lstm_layers``
+The same DeepSpeech shape: SpecAugment when ``train`` and ``spec_augment`` (full size;
+keys from the ``dropout`` stream), the shared convolutional subsampler, ``num_lstm_layers``
 residual batch-normed bidirectional LSTMs (``encoder_dim / 2`` units per direction,
 concatenated, zero on padded frames as PyTorch's packed sequences give), residual
 batch-normed feed-forward layers, LayerNorm and a linear head. The LSTM keeps
@@ -25,8 +26,15 @@ import jax
 import jax.numpy as jnp
 
 from workloads.librispeech_deepspeech.config import model_config
-from workloads.speech.flax_layers import ACTIVATIONS, Subsample, batch_norm, subsample_paddings
+from workloads.speech.flax_layers import (
+    ACTIVATIONS,
+    SpecAugment,
+    Subsample,
+    batch_norm,
+    subsample_paddings,
+)
 from workloads.speech.flax_workload import SpeechWorkload
+from workloads.speech.spec_augment import SpecAugmentConfig
 
 
 def _uniform(scale: float) -> Any:
@@ -130,11 +138,14 @@ class DeepSpeech(nn.Module):
     use_residual: bool = True
     use_layer_norm: bool = False
     use_decoder_layer_norm: bool = True
+    spec_augment: SpecAugmentConfig | None = None
 
     @nn.compact
     def __call__(self, batch: dict[str, jax.Array], train: bool = False,
                  update_batch_norm: bool = False) -> tuple[jax.Array, jax.Array]:  # fmt: skip
         x = batch["inputs"].astype(jnp.float32)
+        if self.spec_augment is not None:  # training mode only
+            x = SpecAugment(self.spec_augment)(x, batch["input_paddings"], train)
         x = Subsample(self.conv_channels, self.encoder_dim, self.activation, self.dropout_rate,
                       name="subsample")(x, train)  # fmt: skip
         paddings = subsample_paddings(batch["input_paddings"])

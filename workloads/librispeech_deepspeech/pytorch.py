@@ -10,23 +10,24 @@ feed-forward layers. The other variant knobs (:mod:`workloads.librispeech_deepsp
 ``use_residual=False`` drops the residual adds of the LSTM and feed-forward layers
 (``librispeech_deepspeech_no_resnet``); ``use_layer_norm=True`` puts LayerNorm where
 those layers have BatchNorm and ``use_decoder_layer_norm=False`` drops the LayerNorm
-before the output layer (both: ``librispeech_deepspeech_norm_and_spec_aug``, whose
-stronger SpecAugment is not modelled: no workload here applies SpecAugment). AlgoPerf's
-full size (``full_size_model``): ``encoder_dim=512``, 6 LSTM layers, 3 FFN layers, 512
-subsampler channels, 1024 SentencePiece outputs: 18.39M parameters. Data, CTC loss and
-WER: :mod:`workloads.speech`.
+before the output layer (both: ``librispeech_deepspeech_norm_and_spec_aug``, which also
+sets SpecAugment's ``freq_mask_count=4`` and ``time_mask_count=15``). In training mode
+the features first go through SpecAugment (:mod:`workloads.speech.spec_augment`): on at
+full size, off for the CPU proxies. AlgoPerf's full size (:mod:`workloads.full_size`):
+``encoder_dim=512``, 6 LSTM layers, 3 FFN layers, 512 subsampler channels, 1024
+SentencePiece outputs, SpecAugment: 18.39M parameters. Data, CTC loss and WER:
+:mod:`workloads.speech`.
 """
 
 from __future__ import annotations
-
-from typing import Any, ClassVar
 
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from workloads.librispeech_deepspeech.config import model_config
-from workloads.speech.layers import ACTIVATIONS, Subsample, subsample_paddings
+from workloads.speech.layers import ACTIVATIONS, SpecAugment, Subsample, subsample_paddings
+from workloads.speech.spec_augment import SpecAugmentConfig
 from workloads.speech.workload import VOCAB_SIZE, SpeechWorkload
 
 
@@ -81,9 +82,11 @@ class DeepSpeech(nn.Module):
                  num_lstm_layers: int = 6, num_ffn_layers: int = 3, conv_channels: int = 512,
                  dropout_rate: float = 0.1, activation: str = "relu", use_residual: bool = True,
                  use_layer_norm: bool = False,
-                 use_decoder_layer_norm: bool = True) -> None:  # fmt: skip
+                 use_decoder_layer_norm: bool = True,
+                 spec_augment: SpecAugmentConfig | None = None) -> None:  # fmt: skip
         super().__init__()
         self.use_residual = use_residual
+        self.spec_augment = None if spec_augment is None else SpecAugment(spec_augment)
         self.subsample = Subsample(conv_channels, encoder_dim, activation, dropout_rate)
         self.lstms = nn.ModuleList(
             BatchLSTM(encoder_dim, use_layer_norm) for _ in range(num_lstm_layers)
@@ -96,6 +99,8 @@ class DeepSpeech(nn.Module):
         self.head = nn.Linear(encoder_dim, vocab_size)
 
     def forward(self, x: torch.Tensor, paddings: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.spec_augment is not None:  # training mode only
+            x = self.spec_augment(x, paddings)
         x = self.subsample(x)
         paddings = subsample_paddings(paddings)
         lengths = (1 - paddings).sum(1).long().clamp_min(1)
@@ -108,14 +113,6 @@ class DeepSpeech(nn.Module):
 
 class DeepspeechWorkload(SpeechWorkload):
     """The deepspeech proxy; variants set the knobs of :func:`model_config`."""
-
-    full_size_model: ClassVar[dict[str, Any]] = {
-        "vocab_size": 1024,
-        "encoder_dim": 512,
-        "num_lstm_layers": 6,
-        "num_ffn_layers": 3,
-        "conv_channels": 512,
-    }
 
     def build_model(self) -> nn.Module:
         return DeepSpeech(**model_config(self.overrides))

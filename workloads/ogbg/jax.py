@@ -10,7 +10,9 @@ the PyTorch model does on the fly, padded to a multiple of :data:`PACK_MULTIPLE`
 device share of the batch and then to coarse size buckets (a few shapes, each
 compiled once), with masks that keep the
 padding out of every sum. Loss: sigmoid cross-entropy over observed labels; metric:
-mean average precision (:mod:`workloads.ogbg.metrics`), computed on the host.
+mean average precision (:mod:`workloads.ogbg.metrics`), computed on the host. At full
+size (``--data-dir``) the batches are the same padded per-graph arrays, read from
+ogbg-molpcba by :mod:`autotune.datasets.ogbg`, with its 128 tasks.
 """
 
 from __future__ import annotations
@@ -156,6 +158,10 @@ class OgbgWorkload(JaxWorkload):
 
     @property
     def num_tasks(self) -> int:
+        if self.full_size:  # ogbg-molpcba's binary tasks
+            from autotune.datasets.ogbg import NUM_TASKS
+
+            return NUM_TASKS
         return int(self.splits["train"]["targets"].shape[1])
 
     def load_splits(self) -> dict[str, NumpyBatch]:

@@ -16,7 +16,7 @@ precision over tasks, as AlgoPerf computes it.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -128,13 +128,6 @@ def pack_graphs(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 class OgbgWorkload(TorchWorkload):
     """The ogbg proxy; variants override ``activation``, sizes or ``num_message_passing_steps``."""
-
-    # AlgoPerf's GNN on ogbg-molpcba (3.55M parameters).
-    full_size_model: ClassVar[dict[str, Any]] = {
-        "latent_dim": 256,
-        "hidden_dims": (256,),
-        "num_message_passing_steps": 5,
-    }
 
     def build_model(self) -> nn.Module:
         return GNN(num_outputs=self.num_tasks, **model_config(self.overrides))

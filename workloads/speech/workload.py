@@ -10,6 +10,7 @@ SentencePiece ids, and WER decodes them with the dataset's tokenizer.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -17,10 +18,10 @@ import torch
 from torch import nn
 
 from autotune import spec
-from autotune.datasets import librispeech as librispeech_data
 from autotune.frameworks.torch_workload import Batch, TorchWorkload
 from workloads.speech import ctc, frontend
-from workloads.speech.data import ALPHABET, decode_text, load_splits, trim
+from workloads.speech.data import ALPHABET, load_splits, trim
+from workloads.speech.decoding import Decoder, batch_word_errors, text_decoder
 
 __all__ = ["VOCAB_SIZE", "SpeechWorkload"]
 
@@ -41,14 +42,10 @@ class SpeechWorkload(TorchWorkload):
         feats, paddings = frontend.features(batch["inputs"], batch["input_paddings"])
         return {"inputs": feats, "input_paddings": paddings, "targets": batch["targets"]}
 
-    def decode(self, ids: list[int]) -> str:
+    @functools.cached_property
+    def decode(self) -> Decoder:
         """Text of CTC or target ids: characters (proxy) or SentencePiece pieces (full)."""
-        if self.data_dir is None:
-            return decode_text(ids)
-        if not hasattr(self, "_tokenizer"):
-            self._tokenizer = librispeech_data.load_tokenizer(self.data_dir)
-        size = self._tokenizer.get_piece_size()
-        return str(self._tokenizer.decode([int(i) for i in ids if 0 < i < size]))
+        return text_decoder(self.data_dir)
 
     def load_splits(self) -> dict[str, Batch]:
         sizes = self.split_sizes
@@ -92,8 +89,8 @@ class SpeechWorkload(TorchWorkload):
             losses = self.loss_fn(batch["targets"], out)
             loss += float(losses["summed"])
             tokens += float(losses["n_valid_examples"])
-            hyps = [self.decode(ids) for ids in ctc.greedy_decode(*(t.cpu().numpy() for t in out))]
-            refs = [self.decode(row) for row in batch["targets"].tolist()]
-            e, w = ctc.word_errors(hyps, refs)
+            logits, logit_paddings = (t.cpu().numpy() for t in out)
+            e, w = batch_word_errors(logits, logit_paddings, batch["targets"].cpu().numpy(),
+                                     self.decode)  # fmt: skip
             edits, words = edits + e, words + w
         return {"loss": loss / max(tokens, 1.0), "wer": edits / max(words, 1)}

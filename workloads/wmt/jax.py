@@ -8,6 +8,9 @@ not depend on it. The model is fed the
 targets shifted right (start token 0). Loss: AlgoPerf's label-smoothed per-token
 cross-entropy; metrics: loss and accuracy per target token and corpus BLEU of greedy
 decodes (:func:`workloads.wmt.flax_models.greedy_decode`, cut to PyTorch's length rule).
+At full size (``--data-dir``) the vocabulary is the dataset's SentencePiece model and
+each batch (as wide as its longest sentence) is padded to a multiple of
+:data:`WIDTH_BUCKET` tokens: a few shapes, each compiled once.
 """
 
 from __future__ import annotations
@@ -26,10 +29,17 @@ from workloads.wmt.data import EOS, Vocab, load_splits
 from workloads.wmt.flax_models import Transformer, greedy_decode
 from workloads.wmt.metrics import corpus_bleu
 
+WIDTH_BUCKET = 64  # full size: token columns rounded up to a multiple of this
+
 
 def _max_decode_len(source_width: int) -> int:
     """PyTorch's rule: 1.5 x the (trimmed) source width, plus 10."""
     return int(1.5 * source_width) + 10
+
+
+def _pad_columns(array: np.ndarray) -> np.ndarray:
+    width = -(-array.shape[1] // WIDTH_BUCKET) * WIDTH_BUCKET
+    return np.pad(array, ((0, 0), (0, width - array.shape[1])))
 
 
 class WmtWorkload(JaxWorkload):
@@ -38,8 +48,20 @@ class WmtWorkload(JaxWorkload):
     vocab: Vocab
 
     def build_model(self) -> nn.Module:
-        _ = self.splits  # the vocabulary comes with the data
-        return Transformer(vocab_size=len(self.vocab), **model_config(self.overrides))
+        if self.data_dir is not None:  # the dataset's SentencePiece model (AlgoPerf's: 32k)
+            from autotune.datasets.wmt import model_path
+
+            self.vocab = Vocab(model_path(self.data_dir).read_bytes())
+        elif not self.full_size:
+            _ = self.splits  # the vocabulary comes with the data
+        vocab_size = len(self.vocab) if hasattr(self, "vocab") else self.overrides["vocab_size"]
+        return Transformer(vocab_size=vocab_size, **model_config(self.overrides))
+
+    def prepare_batch(self, batch: NumpyBatch) -> NumpyBatch:
+        """At full size, token columns padded to a multiple of :data:`WIDTH_BUCKET`."""
+        if self.data_dir is None:
+            return batch
+        return {k: _pad_columns(v) if v.ndim == 2 else v for k, v in batch.items()}
 
     def load_splits(self) -> dict[str, NumpyBatch]:
         sizes = self.split_sizes

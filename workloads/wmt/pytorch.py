@@ -11,7 +11,7 @@ variant knobs (``post_ln``, ``attention_temp``, ``glu``/``activation``) are over
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, cast
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -35,14 +35,6 @@ class WmtWorkload(TorchWorkload):
     """The wmt proxy; variants override ``post_ln``, ``attention_temp`` or ``glu``."""
 
     vocab: Vocab
-    # AlgoPerf's Transformer-big-ish on WMT (133.52M parameters, 32k shared vocabulary).
-    full_size_model: ClassVar[dict[str, Any]] = {
-        "vocab_size": 32000,
-        "d_model": 1024,
-        "num_heads": 16,
-        "mlp_dim": 1024,
-        "num_layers": 6,
-    }
 
     def build_model(self) -> nn.Module:
         if self.data_dir is not None:  # the dataset's SentencePiece model (AlgoPerf's: 32k)
