@@ -26,21 +26,20 @@ default point (``search_spaces/nadamw_default.json``) runs ``reruns`` seeds exac
 budget), stopped after the step budget; the target is the *worst* seed's best value, so
 the baseline reaches it within 3/4 of its budget in every calibration seed.
 
-:func:`write_calibration` stores the result, with its provenance (date, machine, torch
-threads, seeds, command), in the proxy's table of ``workloads/<family>/workload.toml``.
+:func:`autotune.calibration_record.write_calibration` stores the result, with its
+provenance (date, machine, torch threads, seeds, command), in the proxy's table of
+``workloads/<family>/workload.toml``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import math
-import os
-import platform
 import statistics
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from autotune import calibration_record as record
 from autotune import facts as facts_mod
 from autotune.errors import UserError
 from autotune.hparams import default_point, make_hyperparameters
@@ -55,7 +54,6 @@ __all__ = [
     "CalibrationPlan",
     "calibrate",
     "train_configuration",
-    "write_calibration",
 ]
 
 LR_RANGES = {"adamw": (3e-4, 1e-2), "nadamw": (3e-4, 1e-2), "nesterov": (1e-2, 0.5),
@@ -277,7 +275,11 @@ def calibrate(plan: CalibrationPlan, progress: Any = None) -> Calibration:
         best_learning_rate=best.learning_rate,
         sweep=sweep,
         reruns=reruns,
-        provenance={**_provenance(plan), **_learning_rates(sweep), **clock},
+        provenance={
+            **record.provenance(plan, _fixed(plan)),
+            **record.tried_learning_rates(sweep),
+            **clock,
+        },
     )
 
 
@@ -298,72 +300,8 @@ def in_reference_seconds(
     return round(local_budget / found.scale, 1), clock
 
 
-def _learning_rates(sweep: list[RunSummary]) -> dict[str, Any]:
-    """The learning rates each optimizer's sweep tried (grid and extensions), if any."""
-    tried: dict[str, list[float]] = {}
-    for r in sweep:
-        tried.setdefault(r.optimizer, []).append(float(f"{r.learning_rate:.4g}"))
-    return {"learning_rates": tried} if tried else {}
-
-
-def _provenance(plan: CalibrationPlan) -> dict[str, Any]:
-    import torch
-
-    batch = plan.batch_for(facts_mod.proxy(plan.workload))
-    command = f"autotune calibrate {plan.workload} --steps {plan.step_budget} "
+def _fixed(plan: CalibrationPlan) -> dict[str, Any]:
+    """The hyperparameters the plan holds fixed (all but the learning rate), per optimizer."""
     if plan.reference == "baseline":
-        fixed: dict[str, Any] = {"baseline": default_point("baseline")}
-        seeds = list(range(plan.seed, plan.seed + plan.reruns))
-        command += f"--reference baseline --reruns {plan.reruns} --seed {plan.seed} "
-    else:
-        fixed = {o: FIXED[o] for o in plan.optimizers}
-        seeds = [plan.seed, *range(plan.seed + 1, plan.seed + 1 + plan.reruns)]
-        command += (f"--points {plan.points} --extend {plan.extend} --reruns {plan.reruns} "
-                    f"--seed {plan.seed} --optimizers {','.join(plan.optimizers)} ")  # fmt: skip
-    return {
-        "date": dt.date.today().isoformat(),
-        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-        "cpu_count": os.cpu_count() or 0,
-        "torch_threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "fixed_hyperparameters": fixed,
-        "seeds": seeds,
-        "command": command + f"--batch-size {batch}",
-    }
-
-
-def write_calibration(result: Calibration) -> Path:
-    """Store targets, budget and step hint (with provenance) in the proxy's TOML table."""
-    import tomlkit
-
-    wf = facts_mod.proxy(result.workload)
-    path = facts_mod.facts_file(wf.family)
-    doc = tomlkit.parse(path.read_text())
-    table: Any = doc["proxy"][result.workload]
-    table["validation_target"] = round(result.validation_target, 6)
-    table["test_target"] = round(result.test_target, 6)
-    table["max_allowed_runtime_sec"] = result.max_allowed_runtime_sec
-    table["step_hint"] = result.step_hint
-    prov = tomlkit.table()
-    for k, v in {**result.provenance, "best_optimizer": result.best_optimizer,
-                 "best_learning_rate": result.best_learning_rate,
-                 "rerun_best_validation": [r.best_validation for r in result.reruns]}.items():  # fmt: skip
-        prov[k] = _inline(v) if isinstance(v, dict) else v
-    table["calibration"] = prov
-    path.write_text(tomlkit.dumps(doc))
-    facts_mod._family_file.cache_clear()
-    return path
-
-
-def _inline(value: dict[str, Any]) -> Any:
-    """A nested dict as TOML inline tables (one line per entry, not a table each)."""
-    import tomlkit
-
-    table = tomlkit.inline_table()
-    for k, v in value.items():
-        table[k] = _inline(v) if isinstance(v, dict) else v
-    return table
-
-
-def as_dict(result: Calibration) -> dict[str, Any]:
-    return asdict(result)
+        return {"baseline": default_point("baseline")}
+    return {o: FIXED[o] for o in plan.optimizers}

@@ -13,8 +13,8 @@ from autotune.calibrate import (
     RunSummary,
     calibrate,
     next_learning_rate,
-    write_calibration,
 )
+from autotune.calibration_record import write_calibration
 from autotune.errors import UserError
 
 

@@ -42,8 +42,9 @@ def calibrate(
     ] = False,
 ) -> None:
     """Tune standard optimizers within a step budget; the best result is the target."""
-    from autotune.calibrate import CalibrationPlan, RunSummary, write_calibration
+    from autotune.calibrate import CalibrationPlan, RunSummary
     from autotune.calibrate import calibrate as run_calibration
+    from autotune.calibration_record import write_calibration
 
     plan = CalibrationPlan(workload=workload, step_budget=steps, points=points, reruns=reruns, seed=seed, extend=extend, reference=reference,
                            batch_size=batch_size, optimizers=tuple(o.strip() for o in optimizers.split(",") if o.strip()))  # fmt: skip

@@ -33,7 +33,7 @@ from autotune.datasets import LoaderConfig, loader
 from autotune.datasets._common import unsharded
 from autotune.facts import WorkloadFacts
 from autotune.frameworks import real_data
-from autotune.frameworks.jax_workload import NumpyBatch, pad_rows
+from autotune.frameworks.jax_batches import NumpyBatch, pad_rows
 
 __all__ = ["example_batch", "numpy_batches", "to_numpy"]
 

@@ -35,7 +35,6 @@ from typing import Any
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 from flax import jax_utils, traverse_util
 
@@ -45,11 +44,11 @@ from autotune.errors import UserError
 from autotune.facts import WorkloadFacts
 from autotune.frameworks import jax_setup
 from autotune.frameworks.eval_counts import eval_example_counts
+from autotune.frameworks.jax_batches import NumpyBatch, pad_rows, shuffled_batches
 from workloads.full_size import model_overrides
 
 __all__ = ["JaxWorkload", "NumpyBatch", "pad_rows", "param_types"]
 
-NumpyBatch = dict[str, np.ndarray]
 EVAL_SPLITS = {"train": "eval_train", "validation": "validation", "test": "test"}
 TINY_SPLIT_EXAMPLES = 64  # as autotune.frameworks.torch_workload (``tiny`` override)
 # Initialisation runs once, untimed: XLA's optimisations of its many random-number
@@ -204,7 +203,7 @@ class JaxWorkload(spec.Workload):
             return numpy_batches(self.facts, self.data_dir, split, size, seed)
         data = self.splits[split]
         if split == "train":
-            return _shuffled(data, size, jax_setup.seed_of(data_rng))
+            return shuffled_batches(data, size, jax_setup.seed_of(data_rng))
         n = len(data["targets"])
         return (pad_rows({k: v[i : i + size] for k, v in data.items()}, size)
                 for i in range(0, n, size))  # fmt: skip
@@ -358,25 +357,3 @@ def _per_example_loss(
     if loss_type is lt.MEAN_ABSOLUTE_ERROR:
         return jnp.abs(logits - labels)
     raise NotImplementedError(f"{loss_type} needs a family-specific loss_fn")
-
-
-def pad_rows(batch: NumpyBatch, size: int) -> NumpyBatch:
-    """``batch`` padded with zero rows to ``size`` examples; ``weights`` (1 on the real
-    rows unless given) is 0 on the padding, so no metric counts it."""
-    real = len(next(iter(batch.values())))
-    batch = {"weights": np.ones(real, np.float32), **batch}
-    if real == size:
-        return batch
-    return {k: np.pad(v, [(0, size - real)] + [(0, 0)] * (v.ndim - 1)) for k, v in batch.items()}
-
-
-def _shuffled(data: NumpyBatch, batch_size: int, seed: int) -> Iterator[NumpyBatch]:
-    """Endless epochs of shuffled, equally sized batches (a short final batch is dropped)."""
-    n = len(data["targets"])
-    batch_size = min(batch_size, n)
-    gen = np.random.default_rng(seed)
-    while True:
-        order = gen.permutation(n)
-        for start in range(0, n - batch_size + 1, batch_size):
-            idx = order[start : start + batch_size]
-            yield {k: v[idx] for k, v in data.items()}

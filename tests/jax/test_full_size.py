@@ -135,21 +135,3 @@ def test_librispeech_batches_are_trimmed_to_few_shapes() -> None:
     assert out["input_paddings"][1].all()
     full = workload.prepare_batch({**batch, "input_paddings": np.zeros_like(batch["inputs"])})
     assert full["inputs"].shape == (2, MAX_SAMPLES)
-
-
-@pytest.mark.parametrize(
-    ("workload", "folder", "message"),
-    [
-        ("imagenet_resnet", "missing", "does not exist"),
-        ("mnist", ".", "no real-data loader for workload 'mnist'"),
-    ],
-)
-def test_jax_run_with_a_bad_data_dir_is_one_error_line(
-    workload: str, folder: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from autotune.cli import main
-
-    code = main(["run", "--workload", workload, "--submission", "baseline", "--framework",
-                 "jax", "--data-dir", str(tmp_path / folder), "--out", str(tmp_path)])  # fmt: skip
-    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
-    assert code == 2 and len(lines) == 1 and message in lines[0], lines

@@ -107,6 +107,7 @@ def test_kill_9_then_resume_runs_the_exact_quota(
     err = run_error(capsys, argv)
     assert f"already being run by another live coordinator (pid {proc.pid} on" in err
     assert "FAIL" not in [state for _, state in trial_states(out)]
+    _wait_mid_search(out, proc)  # the refused run took a while: a trial must still be running
     done_before = {(s, t.number) for s, t in placed_trials(out) if t.state.name == "COMPLETE"}
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()

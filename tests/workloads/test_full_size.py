@@ -107,12 +107,18 @@ def test_full_size_workload_trains_on_real_format_data(
         ("mnist", ".", "no real-data loader for workload 'mnist'"),
     ],
 )
+@pytest.mark.parametrize("framework", ["pytorch", "jax"])
 def test_run_with_a_bad_data_dir_is_one_error_line(
-    workload: str, folder: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    workload: str,
+    folder: str,
+    message: str,
+    framework: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from autotune.cli import main
 
-    code = main(["run", "--workload", workload, "--submission", "baseline", "--data-dir",
-                 str(tmp_path / folder), "--out", str(tmp_path)])  # fmt: skip
+    code = main(["run", "--workload", workload, "--submission", "baseline", "--framework",
+                 framework, "--data-dir", str(tmp_path / folder), "--out", str(tmp_path)])  # fmt: skip
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert code == 2 and len(lines) == 1 and message in lines[0], lines
