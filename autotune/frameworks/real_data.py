@@ -95,13 +95,10 @@ def reader_batches(wf: WorkloadFacts, data_dir: Path, split: str, global_batch_s
     every rank, the last batch padded with rows of weight 0."""
     reader = loader(wf.name)
     if split == "train":
-        batches: Iterator[Batch] = reader.batches(data_dir, split, global_batch_size, seed,
-                                                  None, config)  # fmt: skip
-        return batches
+        return reader.batches(data_dir, split, global_batch_size, seed, None, config)
     with unsharded():
-        batches = reader.batches(data_dir, split, global_batch_size, seed,
-                                 split_size(wf, split), config)  # fmt: skip
-    return batches
+        return reader.batches(data_dir, split, global_batch_size, seed, split_size(wf, split),
+                              config)  # fmt: skip
 
 
 def input_queue(wf: WorkloadFacts, data_dir: Path, split: str, global_batch_size: int,

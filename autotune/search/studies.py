@@ -197,19 +197,18 @@ def budget_scales(
     speed probe (:mod:`autotune.speed`), taken once per workload and kept on its studies,
     so a resumed search keeps the budgets its first trials had."""
     value = search.config.budget_scale
+    threads = process.slots(search.config.jobs, search.config.devices)[0].threads
     scales: dict[str, float] = {}
     for workload in search.config.workloads:
-        if value != "auto":
-            scales[workload] = float(value)
-            continue
         mine = [study for (w, _), study in opened.items() if w == workload]
         stored = [
             s.user_attrs[PROBED_SCALE_ATTR] for s in mine if PROBED_SCALE_ATTR in s.user_attrs
         ]
-        threads = process.slots(search.config.jobs, search.config.devices)[0].threads
-        scale = float(stored[0]) if stored else speed.probe(workload, threads=threads).scale
-        for study in mine:
-            if PROBED_SCALE_ATTR not in study.user_attrs:
-                study.set_user_attr(PROBED_SCALE_ATTR, scale)
-        scales[workload] = scale
+        if value == "auto" and stored:
+            scales[workload] = float(stored[0])
+            continue
+        scales[workload] = speed.resolve_budget_scale(value, workload, threads=threads)
+        if value == "auto":
+            for study in mine:
+                study.set_user_attr(PROBED_SCALE_ATTR, scales[workload])
     return scales
